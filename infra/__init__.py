@@ -1,0 +1,1 @@
+"""Settings, clients, telemetry, logging, metrics, and the local stack of real servers."""

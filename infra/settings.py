@@ -1,0 +1,59 @@
+"""One frozen settings object, read once from the environment, with defaults for the local stack."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Every tunable of the system. Environment variable names match the tuning guide."""
+
+    model_config = SettingsConfigDict(frozen=True, env_prefix="", case_sensitive=False, extra="ignore")
+
+    # Where the local stack keeps its state; everything it downloads or writes lives below it.
+    stack_dir: Path = Path(__file__).resolve().parent.parent / ".stack"
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_partitions: int = 12
+    database_url: str = "postgresql+asyncpg://tracktion:tracktion@127.0.0.1:5432/tracktion"
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    database_pool_timeout: float = 30.0
+    database_pool_recycle: int = 1800
+    database_pool_pre_ping: bool = True
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = "tracktion"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4317"
+    jaeger_query_url: str = "http://127.0.0.1:16686"
+    otel_traces_sampler: str = "parentbased_always_on"
+    otel_service_name: str = "tracktion"
+
+    analysis_max_workers: int = _default_workers()
+    analysis_batch_size: int = 32
+    analysis_timeout: float = 120.0
+    max_memory_mb: int = 450
+    cache_size_mb: int = 64
+    queue_max_size: int = 1000
+    shutdown_timeout: float = 30.0
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    log_format: str = "auto"  # auto | json | console
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the environment once; later callers share the same frozen object."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Event types, codec, upcasters and the topic catalogue: the contract every other layer shares."""

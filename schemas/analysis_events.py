@@ -1,0 +1,75 @@
+"""Analysis events: the musical facts computed for a file, or why they could not be."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from schemas.envelope import Event
+
+
+class Features(msgspec.Struct, frozen=True):
+    """Everything the analyser measures. Ranges and derivations are documented in docs/analysis.md."""
+
+    duration_s: float
+    sample_rate: int
+    channels: int
+    codec: str
+    bit_rate: int | None
+    bpm: float
+    bpm_confidence: float
+    beats_count: int
+    key: str
+    scale: Literal["major", "minor"]
+    key_strength: float
+    camelot: str
+    open_key: str
+    loudness_lufs: float
+    loudness_range_lu: float
+    peak_dbfs: float
+    replay_gain_db: float
+    danceability: float
+    energy: float
+    arousal: float
+    valence: float
+    mood: str
+    analyzer_version: int
+
+
+class AnalysisCompletedPayload(msgspec.Struct, frozen=True):
+    """`analysis_id` identifies this result in the history; `cached` marks a content-hash hit."""
+
+    analysis_id: str
+    path: str
+    content_hash: str
+    features: Features
+    processing_ms: float
+    cached: bool = False
+    worker: str = ""
+
+
+FailureReason = Literal[
+    "not_found", "empty", "not_audio", "corrupt", "unsupported", "too_short",
+    "io_error", "timeout", "memory", "internal",
+]
+
+
+class AnalysisFailedPayload(msgspec.Struct, frozen=True):
+    path: str
+    content_hash: str
+    reason: FailureReason
+    message: str
+    attempts: int
+    transient: bool = False
+
+
+class AnalysisCompleted(Event, frozen=True, kw_only=True, tag="AnalysisCompleted"):
+    payload: AnalysisCompletedPayload
+
+
+class AnalysisFailed(Event, frozen=True, kw_only=True, tag="AnalysisFailed"):
+    payload: AnalysisFailedPayload
+
+
+AnalysisEvent = AnalysisCompleted | AnalysisFailed

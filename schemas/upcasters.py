@@ -1,0 +1,27 @@
+"""Upcasters: pure functions that lift an old event version's JSON dict to the next version.
+
+Published versions are never edited. When `FileDiscovered` gets a version 2, add
+`upcast_file_discovered_v1_v2(raw) -> raw` here, register it under ("FileDiscovered", 1),
+bump `FileDiscovered.SCHEMA_VERSION`, and commit a golden v2 sample beside the v1 one.
+The codec applies upcasters in a chain until the current version is reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Raw = dict[str, Any]
+Upcaster = Callable[[Raw], Raw]
+
+#: (event_type, from_version) -> function returning the dict at from_version + 1.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcast(raw: Raw, event_type: str, version: int, target: int) -> Raw:
+    """Apply registered upcasters from `version` up to `target`; raise KeyError on a gap."""
+    while version < target:
+        raw = UPCASTERS[(event_type, version)](raw)
+        version += 1
+        raw["schema_version"] = version
+    return raw

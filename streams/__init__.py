@@ -1,0 +1,1 @@
+"""The running side: the Faust app, the RabbitMQ to Kafka bridge, agents and the CLI."""

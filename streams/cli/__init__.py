@@ -1,0 +1,1 @@
+"""The `tracktion` command line: entrypoints only parse arguments and hand over."""

@@ -64,6 +64,19 @@ class AnalysisFailedPayload(msgspec.Struct, frozen=True):
     transient: bool = False
 
 
+class AnalysisStartedPayload(msgspec.Struct, frozen=True):
+    """An agent took the file; lets progress show "in progress" and the read model "analysing"."""
+
+    path: str
+    content_hash: str
+    worker: str
+    attempt: int = 1
+
+
+class AnalysisStarted(Event, frozen=True, kw_only=True, tag="AnalysisStarted"):
+    payload: AnalysisStartedPayload
+
+
 class AnalysisCompleted(Event, frozen=True, kw_only=True, tag="AnalysisCompleted"):
     payload: AnalysisCompletedPayload
 
@@ -72,4 +85,4 @@ class AnalysisFailed(Event, frozen=True, kw_only=True, tag="AnalysisFailed"):
     payload: AnalysisFailedPayload
 
 
-AnalysisEvent = AnalysisCompleted | AnalysisFailed
+AnalysisEvent = AnalysisStarted | AnalysisCompleted | AnalysisFailed

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
+from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.envelope import Event, SchemaError
 from schemas.file_events import (
     AnalysisRequested,
@@ -20,11 +20,11 @@ from schemas.upcasters import upcast
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
     for cls in (FileDiscovered, FileModified, FileMoved, FileDeleted, AnalysisRequested,
-                AnalysisCompleted, AnalysisFailed)
+                AnalysisStarted, AnalysisCompleted, AnalysisFailed)
 }
 
 AnyEvent = (FileDiscovered | FileModified | FileMoved | FileDeleted | AnalysisRequested
-            | AnalysisCompleted | AnalysisFailed)
+            | AnalysisStarted | AnalysisCompleted | AnalysisFailed)
 
 
 class _Head(msgspec.Struct):

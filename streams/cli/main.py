@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import stack_cmd
+from streams.cli import progress_cmd, publish_cmd, stack_cmd, topics_cmd, worker_cmd
 
 app = typer.Typer(
     name="tracktion",
@@ -14,4 +14,15 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(stack_cmd.app, name="stack")
+app.add_typer(topics_cmd.app, name="topics")
+app.command("publish")(publish_cmd.publish)
+app.command("worker")(worker_cmd.worker)
+app.command("progress")(progress_cmd.progress)
 # Command groups register below, one line each.
+
+
+def main() -> None:
+    """Entry point: turns unreachable-service errors into one clear line instead of a traceback."""
+    from streams.cli.errors import run_with_friendly_errors
+
+    run_with_friendly_errors(app)

@@ -58,7 +58,7 @@ def status(services: ServicesArg = None) -> None:
         console.print(f"{row.name:<9} {state} 127.0.0.1:{row.port:<6} {row.version}")
         if not row.up and row.detail:
             for line in row.detail.splitlines():
-                console.print(f"    [dim]{line}[/dim]", markup=False, highlight=False)
+                console.print(f"    {line}", style="dim", markup=False, highlight=False)
     if not all(r.up for r in rows):
         raise typer.Exit(1)
 

@@ -1,0 +1,1 @@
+"""Faust agents and the logic they call: analysis of file events into analysis events."""

@@ -1,0 +1,175 @@
+"""What the analysis agent does with one file event: decide, analyse (cached, retried), emit.
+
+Independent of Faust: the agent hands each record here with an `Emit` function, so the
+logic is testable against a plain Kafka producer too. Every returned awaitable is the
+durable produce of one result; the agent awaits them before the record counts as done,
+which is what makes offset commits safe (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from opentelemetry import trace
+
+from infra.logging import get_logger
+from infra.metrics import ANALYSIS_DURATION, ANALYSIS_FAILURES, ANALYSIS_FILES, DEADLETTERS
+from infra.telemetry import event_attributes, extract_from_kafka, inject, tracer
+from schemas import headers as h
+from schemas.analysis_events import (
+    AnalysisCompleted,
+    AnalysisCompletedPayload,
+    AnalysisFailed,
+    AnalysisFailedPayload,
+    AnalysisStarted,
+    AnalysisStartedPayload,
+    Features,
+)
+from schemas.codec import decode, encode
+from schemas.envelope import Event, SchemaError
+from schemas.file_events import AnalysisRequested, FileDiscovered, FileInfo, FileModified
+from schemas.topics import analysis_topic, deadletter_topic
+from streams.agents.cache import ResultCache
+from streams.pool.pool import AnalysisPool, PoolTaskError
+
+log = get_logger("analysis")
+Emit = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
+LANE_RANK = {"high": 0, "normal": 1, "low": 2}
+_ID_NS = uuid.UUID("0c5e3a4b-6f7d-4a51-9d0b-3f1e2c4d5a6b")
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay_s: float = 0.5
+
+
+def derived_id(cause: str, kind: str) -> str:
+    """Ids derived from the cause, so a redelivered event yields the very same result ids."""
+    return uuid.uuid5(_ID_NS, f"{cause}:{kind}").hex
+
+
+def _needs_analysis(event: Event) -> FileInfo | None:
+    if isinstance(event, FileDiscovered | FileModified | AnalysisRequested):
+        return event.payload.file
+    return None  # moves keep their analysis (same bytes); deletes need none
+
+
+class AnalysisHandler:
+    def __init__(self, pool: AnalysisPool, cache: ResultCache, emit: Emit, prefix: str,
+                 analyzer_version: int, retry: RetryPolicy | None = None) -> None:
+        self._pool, self._cache, self._emit = pool, cache, emit
+        self._prefix = prefix
+        self._version = analyzer_version
+        self._retry = retry or RetryPolicy()
+
+    async def handle(self, value: bytes, headers: list[tuple[str, bytes]] | None) -> None:
+        try:
+            event = decode(value)
+        except SchemaError as exc:
+            await self._deadletter(value, headers, exc.reason, str(exc))
+            return
+        info = _needs_analysis(event)
+        if info is None:
+            return
+        attrs = event_attributes(event.correlation_id, event.file_id, event.event_id)
+        with tracer("tracktion.analysis").start_as_current_span(
+                "analyse", context=extract_from_kafka(headers), kind=trace.SpanKind.CONSUMER,
+                attributes={**attrs, "path": info.path}):
+            force = isinstance(event, AnalysisRequested) and event.payload.force
+            await self._analyse(event, info, force)
+
+    async def _analyse(self, event: Event, info: FileInfo, force: bool) -> None:
+        started = time.perf_counter()
+        cached = None if force else await self._cache.get(self._version, info.content_hash)
+        if cached is not None:
+            await self._completed(event, info, cached, started, cached=True)
+            return
+        await self._send(AnalysisStarted.create(
+            file_id=event.file_id, correlation_id=event.correlation_id,
+            causation_id=event.event_id, priority=event.priority,
+            event_id=derived_id(event.event_id, "started"),
+            payload=AnalysisStartedPayload(path=info.path, content_hash=info.content_hash,
+                                           worker=WORKER_NAME)), wait=False)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with tracer("tracktion.analysis").start_as_current_span("process_pool"):
+                    features = await self._pool.analyse(info.path, LANE_RANK[event.priority])
+            except PoolTaskError as exc:
+                if exc.transient and attempt < self._retry.attempts:
+                    await asyncio.sleep(self._retry.base_delay_s * 2 ** (attempt - 1))
+                    continue
+                await self._failed(event, info, exc, attempt)
+                return
+            await self._cache.put(self._version, info.content_hash, features)
+            await self._completed(event, info, features, started, cached=False)
+            return
+
+    async def _completed(self, event: Event, info: FileInfo, features: dict[str, Any],
+                         started: float, cached: bool) -> None:
+        elapsed = time.perf_counter() - started
+        timings = features.pop("timings", None) or {}
+        clean = {k: v for k, v in features.items() if k in Features.__struct_fields__}
+        payload = AnalysisCompletedPayload(
+            analysis_id=derived_id(event.event_id, f"analysis-v{self._version}"),
+            path=info.path, content_hash=info.content_hash,
+            features=msgspec.convert(clean, Features), processing_ms=round(elapsed * 1e3, 1),
+            cached=cached, worker=WORKER_NAME)
+        await self._send(AnalysisCompleted.create(
+            file_id=event.file_id, correlation_id=event.correlation_id,
+            causation_id=event.event_id, priority=event.priority,
+            event_id=derived_id(event.event_id, "completed"), payload=payload))
+        ANALYSIS_FILES.labels("cached" if cached else "succeeded").inc()
+        if not cached:
+            ANALYSIS_DURATION.labels("total").observe(elapsed)
+            for feature, seconds in timings.items():
+                ANALYSIS_DURATION.labels(feature).observe(seconds)
+        log.info("analysis_completed", file_id=event.file_id, correlation_id=event.correlation_id,
+                 cached=cached, ms=payload.processing_ms, bpm=clean.get("bpm"),
+                 key=clean.get("camelot"))
+
+    async def _failed(self, event: Event, info: FileInfo, exc: PoolTaskError,
+                      attempts: int) -> None:
+        failed = AnalysisFailed.create(
+            file_id=event.file_id, correlation_id=event.correlation_id,
+            causation_id=event.event_id, priority=event.priority,
+            event_id=derived_id(event.event_id, "failed"),
+            payload=AnalysisFailedPayload(path=info.path, content_hash=info.content_hash,
+                                          reason=exc.reason,  # type: ignore[arg-type]
+                                          message=exc.message, attempts=attempts,
+                                          transient=exc.transient))
+        await self._send(failed)
+        ANALYSIS_FILES.labels("failed").inc()
+        ANALYSIS_FAILURES.labels(exc.reason).inc()
+        log.warning("analysis_failed", file_id=event.file_id, correlation_id=event.correlation_id,
+                    reason=exc.reason, error=exc.message, attempts=attempts)
+        await self._deadletter(encode(event), [(h.EVENT_ID, event.event_id.encode())],
+                               exc.reason, exc.message)
+
+    async def _send(self, event: Event, wait: bool = True) -> None:
+        headers = {h.EVENT_ID: event.event_id, h.EVENT_TYPE: event.event_type,
+                   h.CORRELATION_ID: event.correlation_id, h.FILE_ID: event.file_id, **inject()}
+        fut = await self._emit(analysis_topic(self._prefix), event.file_id.encode(),
+                               encode(event), h.kafka_headers(headers))
+        if wait:
+            await fut
+
+    async def _deadletter(self, value: bytes, headers: list[tuple[str, bytes]] | None,
+                          reason: str, message: str) -> None:
+        extra = [(h.DEADLETTER_REASON, f"{reason}: {message}"[:500].encode()),
+                 (h.DEADLETTER_SOURCE, b"analysis")]
+        DEADLETTERS.labels("analysis", reason).inc()
+        log.warning("analysis_deadletter", reason=reason, error=message[:200])
+        await (await self._emit(deadletter_topic(self._prefix), None, value,
+                                [*(headers or []), *extra]))

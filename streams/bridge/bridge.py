@@ -1,0 +1,142 @@
+"""The bridge process: drain the RabbitMQ priority queue into Kafka lanes, acking only after Kafka.
+
+Guarantee: a RabbitMQ message is acknowledged only after Kafka has acknowledged its record
+(acks=all, idempotent producer). Killing the bridge at any instant leaves unacked messages
+in RabbitMQ, which redelivers them: duplicates in Kafka are possible, loss is not.
+Duplicates carry the same `event_id` and are absorbed by the idempotent projections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+
+from infra.amqp import Topology, declare
+from infra.logging import get_logger
+from infra.metrics import BRIDGE_EVENTS, DEADLETTERS
+from infra.telemetry import extract_from_mapping, inject, tracer
+from schemas import headers as h
+from streams.bridge.routing import Route, route
+
+log = get_logger("bridge")
+
+
+class Bridge:
+    def __init__(self, rabbitmq_url: str, kafka_bootstrap: str, prefix: str = "tracktion", *,
+                 batch_size: int = 2000, linger_s: float = 0.02, prefetch: int = 8000) -> None:
+        self._url = rabbitmq_url
+        self._topology = Topology(prefix)
+        self._prefix = prefix
+        self._batch_size = batch_size
+        self._linger_s = linger_s
+        self._prefetch = prefetch
+        self._kafka_bootstrap = kafka_bootstrap
+        self._producer: AIOKafkaProducer | None = None
+        self._buffer: list[AbstractIncomingMessage] = []
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self.forwarded = 0
+        self.deadlettered = 0
+
+    async def start(self) -> None:
+        # aiokafka binds to the running loop, so the producer is created here, not in __init__.
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._kafka_bootstrap, acks="all", enable_idempotence=True,
+            linger_ms=5, max_batch_size=512 * 1024)
+        await self._producer.start()
+        self._connection = await aio_pika.connect_robust(self._url)
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self._prefetch)
+        _, queue = await declare(channel, self._topology)
+        await queue.consume(self._on_message, no_ack=False)
+        log.info("bridge_started", queue=self._topology.queue, prefetch=self._prefetch)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._buffer.append(message)
+        if len(self._buffer) >= self._batch_size:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Forward batches until `stop()`; a batch is flushed when full or after the linger time."""
+        self._idle.clear()
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._linger_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self._buffer:
+                batch, self._buffer = self._buffer, []
+                await self._forward(batch)
+        self._idle.set()
+
+    async def _forward(self, batch: list[AbstractIncomingMessage]) -> None:
+        started = time.perf_counter()
+        assert self._producer is not None, "start() first"
+        futures = []
+        routes: list[Route] = []
+        for message in batch:
+            target = self._route_traced(message)
+            routes.append(target)
+            futures.append(await self._producer.send(
+                target.topic, message.body, key=target.key, headers=target.headers))
+        try:
+            await asyncio.gather(*futures)
+        except Exception as exc:
+            # Nothing of this batch is acked: RabbitMQ redelivers it all, Kafka may hold some
+            # of it already (duplicates are allowed, loss is not).
+            log.error("bridge_kafka_send_failed", error=str(exc), batch=len(batch))
+            await batch[-1].nack(multiple=True, requeue=True)
+            await asyncio.sleep(1.0)
+            return
+        await batch[-1].ack(multiple=True)
+        self._count(routes)
+        log.debug("bridge_batch", size=len(batch), ms=round((time.perf_counter() - started) * 1e3, 1))
+
+    def _route_traced(self, message: AbstractIncomingMessage) -> Route:
+        target = route(message.body, message.headers, self._prefix)
+        parent = extract_from_mapping(message.headers)
+        if not trace.get_current_span(parent).get_span_context().is_sampled:
+            return target
+        attrs = {k: v.decode() for k, v in target.headers
+                 if k in (h.EVENT_ID, h.FILE_ID, h.CORRELATION_ID)}
+        with tracer("tracktion.bridge").start_as_current_span(
+                "bridge rabbitmq->kafka", context=parent, kind=trace.SpanKind.CONSUMER,
+                attributes={**attrs, "messaging.destination": target.topic}):
+            carried = inject()
+        kept = [(k, v) for k, v in target.headers if k not in (h.TRACEPARENT, h.TRACESTATE)]
+        return Route(target.topic, target.key, kept + h.kafka_headers(carried),
+                     target.deadletter_reason)
+
+    def _count(self, routes: list[Route]) -> None:
+        for target in routes:
+            if target.deadletter_reason is None:
+                self.forwarded += 1
+                BRIDGE_EVENTS.labels("forwarded").inc()
+            else:
+                self.deadlettered += 1
+                BRIDGE_EVENTS.labels("deadletter").inc()
+                DEADLETTERS.labels("bridge", target.deadletter_reason).inc()
+                log.warning("bridge_deadletter", reason=target.deadletter_reason)
+
+    async def stop(self) -> None:
+        """Stop intake, forward what is buffered, flush Kafka, then close (graceful shutdown)."""
+        self._stopping.set()
+        self._wake.set()
+        try:  # let the batch in flight finish, so its messages are acked exactly once
+            await asyncio.wait_for(self._idle.wait(), timeout=30)
+        except TimeoutError:
+            log.warning("bridge_stop_timeout")
+        if self._connection is not None:
+            await self._connection.close()  # unacked prefetched messages return to the queue
+        self._buffer.clear()
+        if self._producer is not None:
+            await self._producer.stop()
+        log.info("bridge_stopped", forwarded=self.forwarded, deadlettered=self.deadlettered)

@@ -1,0 +1,27 @@
+"""Map connection failures to a clear message that names the service and how to start it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from rich.console import Console
+
+HINT = "Is the local stack up? Start it with `make stack-up` or `tracktion stack up`."
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"KafkaConnectionError", "ConnectionError", "AMQPConnectionError",
+                         "ServiceUnavailable", "ConnectionRefusedError",
+                         "CannotConnectNowError", "OSError"})
+
+
+def run_with_friendly_errors(app: Callable[[], object]) -> None:
+    try:
+        app()
+    except Exception as exc:
+        if not _is_connection_error(exc):
+            raise
+        Console(stderr=True).print(f"[red]error:[/red] {type(exc).__name__}: {exc}\n{HINT}")
+        sys.exit(2)

@@ -1,0 +1,139 @@
+"""`tracktion progress`: recent publish batches, or one batch's progress, live with --follow."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+
+from infra.settings import get_settings
+from projections.redis.keys import DEFAULT_PREFIX
+from projections.redis.progress import BatchProgress, list_batches, read_batch, wait_for_batch
+from projections.redis.writer import connect
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def render_batch(p: BatchProgress) -> Group:
+    """Bars for finished / succeeded / failed / in progress / queued, then rate and ETA."""
+    total = max(p.total, 1)
+    bars = Table.grid(padding=(0, 1))
+    for label, count, style in (("finished", p.finished, "cyan"),
+                                ("succeeded", p.succeeded, "green"),
+                                ("failed", p.failed, "red"),
+                                ("in progress", p.in_progress, "yellow"),
+                                ("queued", p.queued, "blue")):
+        bars.add_row(label, ProgressBar(total=total, completed=count, width=40,
+                                        complete_style=style, finished_style=style),
+                     f"{count} / {p.total}", f"{100 * count / total:5.1f}%")
+    state = "[green]done[/green]" if p.done else "[yellow]running[/yellow]"
+    rate = "-" if p.throughput_per_s is None else f"{p.throughput_per_s:.1f} files/s"
+    started = "-" if p.started_at is None else p.started_at.isoformat(timespec="seconds")
+    footer = (f"throughput {rate}   ETA {_duration(p.eta_s)}   started {started}"
+              + (f"   removed {p.removed}" if p.removed else ""))
+    return Group(f"batch [bold]{p.correlation_id}[/bold] {state}", bars, footer)
+
+
+def render_list(batches: list[BatchProgress]) -> Table:
+    table = Table("correlation id", "started", "total", "succeeded", "failed", "in progress",
+                  "queued", "state", title="recent batches")
+    for p in batches:
+        started = "-" if p.started_at is None else p.started_at.isoformat(timespec="seconds")
+        table.add_row(p.correlation_id, started, str(p.total), str(p.succeeded), str(p.failed),
+                      str(p.in_progress), str(p.queued), "done" if p.done else "running")
+    return table
+
+
+async def _show(url: str, prefix: str, cid: str | None, limit: int, json_out: bool) -> int:
+    redis = connect(url)
+    try:
+        if cid is None:
+            batches = await list_batches(redis, prefix, limit)
+            if json_out:
+                typer.echo(json.dumps([b.to_json() for b in batches]))
+            else:
+                out.print(render_list(batches))
+            return 0
+        found = await read_batch(redis, prefix, cid)
+    finally:
+        await redis.aclose()
+    if found is None:
+        console.print(f"[red]no batch[/red] {cid} (not published, or not projected yet)")
+        return 2
+    if json_out:
+        typer.echo(json.dumps(found.to_json()))
+    else:
+        out.print(render_batch(found))
+    return 0
+
+
+async def _follow(url: str, prefix: str, cid: str, timeout: float | None,
+                  on_update: Callable[[BatchProgress], object]) -> BatchProgress:
+    redis = connect(url)
+    try:
+        return await wait_for_batch(redis, prefix, cid, timeout, on_update)
+    finally:
+        await redis.aclose()
+
+
+def _follow_cli(url: str, prefix: str, cid: str, timeout: float | None, json_out: bool) -> int:
+    """Follow to completion: 0 if all succeeded, 1 if any failed, 3 on timeout."""
+    try:
+        if json_out:
+            # One JSON object per change (NDJSON), so scripts can stream it.
+            def emit(p: BatchProgress) -> None:
+                typer.echo(json.dumps(p.to_json()))
+
+            final = asyncio.run(_follow(url, prefix, cid, timeout, emit))
+        else:
+            with Live(f"waiting for batch {cid}...", console=out,
+                      refresh_per_second=4) as live:
+                final = asyncio.run(_follow(
+                    url, prefix, cid, timeout, lambda p: live.update(render_batch(p))))
+    except TimeoutError as exc:
+        console.print(f"[red]timeout:[/red] {exc}")
+        return 3
+    return 1 if final.failed else 0
+
+
+def progress(
+    correlation_id: Annotated[str | None, typer.Argument(
+        help="Batch to show; without it, list recent batches.")] = None,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="Update live until the batch is done; exit 1 if any failed.")]
+        = False,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON (NDJSON with --follow).")]
+        = False,
+    limit: Annotated[int, typer.Option(help="How many recent batches to list.")] = 20,
+    timeout: Annotated[float | None, typer.Option(help="Seconds --follow waits at most.")]
+        = None,
+    key_prefix: Annotated[str, typer.Option(
+        envvar="REDIS_KEY_PREFIX", help="Redis key prefix of the progress tables.")]
+        = DEFAULT_PREFIX,
+) -> None:
+    """Show analysis progress of publish batches (from the Redis progress projection)."""
+    url = get_settings().redis_url
+    if follow and correlation_id is None:
+        raise typer.BadParameter("--follow needs a CORRELATION_ID")
+    if follow and correlation_id is not None:
+        code = _follow_cli(url, key_prefix, correlation_id, timeout, json_out)
+    else:
+        code = asyncio.run(_show(url, key_prefix, correlation_id, limit, json_out))
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,45 @@
+"""`tracktion worker`: run the pipeline's services (bridge, analysis, projections)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from infra.settings import get_settings
+from streams.worker.main import Role, run_roles
+
+ROLES = ("bridge", "analysis", "projections")
+
+
+def _build(role: str, prefix: str) -> list[Role]:
+    settings = get_settings()
+    wanted = ROLES if role == "all" else (role,)
+    roles: list[Role] = []
+    for name in wanted:
+        if name == "bridge":
+            from streams.worker.bridge_role import BridgeRole
+
+            roles.append(BridgeRole(settings, prefix))
+        elif name == "analysis":
+            from streams.worker.analysis_role import AnalysisRole
+
+            roles.append(AnalysisRole(settings, prefix))
+        elif name == "projections":
+            from streams.worker.projections_role import ProjectionsRole
+
+            roles.append(ProjectionsRole(settings, prefix))
+    return roles
+
+
+def worker(
+    role: Annotated[str, typer.Option(help="bridge | analysis | projections | all")] = "all",
+    port: Annotated[int | None, typer.Option(
+        help="Port of /health, /ready, /metrics and the API (default WEB_PORT).")] = None,
+    prefix: Annotated[str, typer.Option(help="Topic/queue name prefix.")] = "tracktion",
+) -> None:
+    """Run worker roles until SIGTERM/SIGINT, then shut down gracefully (nothing is lost)."""
+    if role not in (*ROLES, "all"):
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)} or all")
+    asyncio.run(run_roles(get_settings(), _build(role, prefix), role, port))

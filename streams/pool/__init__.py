@@ -1,0 +1,1 @@
+"""A process pool for CPU-bound analysis: priorities, per-task timeouts, memory recycling."""

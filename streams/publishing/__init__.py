@@ -1,0 +1,1 @@
+"""Publishing file events: scanning a library, reading file facts, and sending events."""

@@ -1,0 +1,1 @@
+"""The long-running worker process: roles (bridge, analysis, projections) plus its web server."""

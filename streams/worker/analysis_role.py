@@ -1,0 +1,72 @@
+"""The analysis role: Faust agents over the priority lanes, a process pool, a result cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from infra.kafka_admin import ensure_topics
+from infra.settings import Settings
+from streams.agents.analysis import register_agents
+from streams.agents.cache import ResultCache
+from streams.agents.handler import AnalysisHandler
+from streams.app import create_app
+from streams.pool.pool import AnalysisPool
+from streams.worker.web import RouteAdder
+
+
+def _analyzer_version() -> int:
+    try:
+        from streams.analysis.version import ANALYZER_VERSION
+    except ImportError:
+        return 1
+    return int(ANALYZER_VERSION)
+
+
+class AnalysisRole:
+    name = "analysis"
+    dependencies = ("kafka",)
+
+    def __init__(self, settings: Settings, prefix: str = "tracktion") -> None:
+        self._settings = settings
+        self._prefix = prefix
+        self.pool = AnalysisPool(settings.analysis_max_workers, settings.analysis_timeout,
+                                 settings.max_memory_mb)
+        self._app: Any = None
+        self._redis: Any = None
+
+    async def start(self) -> None:
+        s = self._settings
+        await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, self._prefix)
+        self.pool.start()
+        self._redis = aioredis.from_url(s.redis_url, socket_timeout=1, socket_connect_timeout=1,
+                                        retry_on_timeout=False)
+        cache = ResultCache(s.cache_size_mb, self._redis, self._prefix)
+        self._app = create_app(s, f"{self._prefix}-analysis")
+
+        async def emit(topic: str, key: bytes | None, value: bytes,
+                       headers: list[tuple[str, bytes]]) -> Any:
+            return await self._app.producer.send(topic, key, value, partition=None,
+                                                 timestamp=None, headers=headers)
+
+        handler = AnalysisHandler(self.pool, cache, emit, self._prefix, _analyzer_version())
+        # Enough concurrent agent actors to keep every pool worker fed, plus a few queued so
+        # a freed worker never waits for a fetch.
+        register_agents(self._app, handler, self._prefix, s.analysis_max_workers * 2)
+        self._app.finalize()
+        await self._app.start()
+
+    async def run(self) -> None:
+        await self._app.wait_until_stopped()
+
+    async def stop(self) -> None:
+        # Faust stops consuming, waits for in-flight agent work (stream_wait_empty), commits.
+        if self._app is not None:
+            await self._app.stop()
+        await self.pool.close()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    def routes(self) -> list[RouteAdder]:
+        return []

@@ -1,0 +1,32 @@
+"""The bridge role: RabbitMQ queue to Kafka lanes (see streams/bridge/bridge.py)."""
+
+from __future__ import annotations
+
+from infra.kafka_admin import ensure_topics
+from infra.settings import Settings
+from streams.bridge.bridge import Bridge
+from streams.worker.web import RouteAdder
+
+
+class BridgeRole:
+    name = "bridge"
+    dependencies = ("kafka", "rabbitmq")
+
+    def __init__(self, settings: Settings, prefix: str = "tracktion") -> None:
+        self._settings = settings
+        self._prefix = prefix
+        self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, prefix)
+
+    async def start(self) -> None:
+        await ensure_topics(self._settings.kafka_bootstrap_servers,
+                            self._settings.kafka_partitions, self._prefix)
+        await self.bridge.start()
+
+    async def run(self) -> None:
+        await self.bridge.run()
+
+    async def stop(self) -> None:
+        await self.bridge.stop()
+
+    def routes(self) -> list[RouteAdder]:
+        return []

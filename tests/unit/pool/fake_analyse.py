@@ -1,0 +1,37 @@
+"""Stand-in analysers run inside pool children, to test the pool without audio."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+class FakeError(Exception):
+    def __init__(self, reason: str, message: str, transient: bool) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.transient = reason, message, transient
+
+
+@dataclass
+class _Result:
+    path: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+
+_hoard: list[bytes] = []
+
+
+def analyse(path: str) -> _Result:
+    kind, _, arg = path.partition(":")
+    if kind == "sleep":
+        time.sleep(float(arg))
+    elif kind == "corrupt":
+        raise FakeError("corrupt", "bad header", False)
+    elif kind == "crash":
+        raise RuntimeError("boom")
+    elif kind == "grow":
+        _hoard.append(b"x" * int(float(arg) * 1024 * 1024))
+    return _Result(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -34,9 +35,20 @@ async def ensure_topics(bootstrap: str, default_partitions: int, prefix: str | N
                 await admin.create_topics(new)
             except TopicAlreadyExistsError:
                 pass  # a concurrent creator won the race; the topic exists, which is all we need
+            await _wait_visible(admin, {t.name for t in new})
         return [t.name for t in new]
     finally:
         await admin.close()
+
+
+async def _wait_visible(admin: AIOKafkaAdminClient, names: set[str], timeout_s: float = 15) -> None:
+    """Creation returns before every broker's metadata lists the topic; clients that start
+    right after would see it missing, so wait until the cluster reports all of them."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        if names <= set(await admin.list_topics()):
+            return
+        await asyncio.sleep(0.1)
 
 
 async def describe_topics(bootstrap: str, prefix: str | None = None) -> list[TopicState]:

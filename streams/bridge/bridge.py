@@ -66,16 +66,18 @@ class Bridge:
     async def run(self) -> None:
         """Forward batches until `stop()`; a batch is flushed when full or after the linger time."""
         self._idle.clear()
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._linger_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            if self._buffer:
-                batch, self._buffer = self._buffer, []
-                await self._forward(batch)
-        self._idle.set()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._linger_s)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+                if self._buffer:
+                    batch, self._buffer = self._buffer, []
+                    await self._forward(batch)
+        finally:
+            self._idle.set()
 
     async def _forward(self, batch: list[AbstractIncomingMessage]) -> None:
         started = time.perf_counter()
@@ -103,7 +105,7 @@ class Bridge:
     def _route_traced(self, message: AbstractIncomingMessage) -> Route:
         target = route(message.body, message.headers, self._prefix)
         parent = extract_from_mapping(message.headers)
-        if not trace.get_current_span(parent).get_span_context().is_sampled:
+        if not trace.get_current_span(parent).get_span_context().trace_flags.sampled:
             return target
         attrs = {k: v.decode() for k, v in target.headers
                  if k in (h.EVENT_ID, h.FILE_ID, h.CORRELATION_ID)}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import progress_cmd, publish_cmd, stack_cmd, topics_cmd, worker_cmd
+from streams.cli import (
+    db_cmd,
+    progress_cmd,
+    publish_cmd,
+    query_cmd,
+    stack_cmd,
+    topics_cmd,
+    worker_cmd,
+)
 
 app = typer.Typer(
     name="tracktion",
@@ -19,6 +27,8 @@ app.command("publish")(publish_cmd.publish)
 app.command("worker")(worker_cmd.worker)
 app.command("progress")(progress_cmd.progress)
 # Command groups register below, one line each.
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(query_cmd.app, name="query")
 
 
 def main() -> None:
@@ -26,3 +36,12 @@ def main() -> None:
     from streams.cli.errors import run_with_friendly_errors
 
     run_with_friendly_errors(app)
+
+
+from streams.cli import graph_query_cmd  # noqa: E402 - appended so the groups above stay untouched
+
+graph_query_cmd.register(query_cmd.app)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,4 +42,5 @@ def worker(
     """Run worker roles until SIGTERM/SIGINT, then shut down gracefully (nothing is lost)."""
     if role not in (*ROLES, "all"):
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)} or all")
-    asyncio.run(run_roles(get_settings(), _build(role, prefix), role, port))
+    code = asyncio.run(run_roles(get_settings(), _build(role, prefix), role, port))
+    raise typer.Exit(code)

@@ -47,8 +47,11 @@ def readiness_for(settings: Settings, roles: list[Role]) -> Readiness:
 
 
 async def run_roles(settings: Settings, roles: list[Role], role_label: str,
-                    port: int | None = None) -> None:
-    """Start roles and the web server; on SIGTERM/SIGINT stop intake, drain, flush, exit 0."""
+                    port: int | None = None) -> int:
+    """Start roles and the web server; on SIGTERM/SIGINT stop intake, drain, flush, exit 0.
+
+    Returns the process exit code: 1 if a role crashed (so a supervisor restarts us).
+    """
     configure_logging(f"tracktion-{role_label}", settings.log_level, settings.log_format)
     init_tracing(f"tracktion-{role_label}", settings.otel_exporter_otlp_endpoint,
                  settings.otel_traces_sampler)
@@ -65,8 +68,10 @@ async def run_roles(settings: Settings, roles: list[Role], role_label: str,
     log.info("worker_started", roles=[r.name for r in roles], port=port or settings.web_port)
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    exit_code = 0
     for task in done:
         if task is not stopper and task.exception() is not None:
+            exit_code = 1
             log.error("role_crashed", role=task.get_name(), error=repr(task.exception()))
     log.info("worker_stopping", grace_s=settings.shutdown_timeout)
     for role in roles:
@@ -79,4 +84,5 @@ async def run_roles(settings: Settings, roles: list[Role], role_label: str,
     await asyncio.gather(*tasks, return_exceptions=True)
     await web_runner.cleanup()
     shutdown_tracing()
-    log.info("worker_stopped")
+    log.info("worker_stopped", exit_code=exit_code)
+    return exit_code

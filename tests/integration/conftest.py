@@ -31,18 +31,29 @@ def require_tcp(name: str, url: str, default_port: int) -> None:
                     pytrace=False)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _stack_reachable(settings: Settings) -> None:
-    """Every integration test needs the stack; check once and name the fix if it is down."""
+def _targets(settings: Settings) -> dict[str, tuple[str, str, int]]:
+    return {
+        "kafka": ("Kafka", settings.kafka_bootstrap_servers, 9092),
+        "postgres": ("PostgreSQL", settings.database_url.replace("+asyncpg", ""), 5432),
+        "redis": ("Redis", settings.redis_url, 6379),
+        "rabbitmq": ("RabbitMQ", settings.rabbitmq_url, 5672),
+        "neo4j": ("Neo4j", settings.neo4j_uri, 7687),
+        "jaeger": ("Jaeger", settings.jaeger_query_url, 16686),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _stack_reachable(request: pytest.FixtureRequest, settings: Settings) -> None:
+    """Fail (never skip) when a service the test module needs is down, naming the fix.
+
+    A module may declare `SERVICES = ("kafka", ...)`; by default all six are required.
+    """
     if os.environ.get("TRACKTION_TESTCONTAINERS") == "1":
         pytest.fail("TRACKTION_TESTCONTAINERS=1 needs a Docker engine; none is usable here",
                     pytrace=False)
-    require_tcp("Kafka", settings.kafka_bootstrap_servers, 9092)
-    require_tcp("PostgreSQL", settings.database_url.replace("+asyncpg", ""), 5432)
-    require_tcp("Redis", settings.redis_url, 6379)
-    require_tcp("RabbitMQ", settings.rabbitmq_url, 5672)
-    require_tcp("Neo4j", settings.neo4j_uri, 7687)
-    require_tcp("Jaeger", settings.jaeger_query_url, 16686)
+    targets = _targets(settings)
+    for name in getattr(request.module, "SERVICES", tuple(targets)):
+        require_tcp(*targets[name])
 
 
 @pytest.fixture

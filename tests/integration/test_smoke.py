@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from infra.settings import Settings
+from tests.integration.kafka_utils import expected_partition, partitions_of
 
 
 async def test_kafka_keyed_round_trip(settings: Settings,
@@ -45,17 +46,9 @@ async def test_kafka_keyed_round_trip(settings: Settings,
         await consumer.stop()
     records = batch.get(tp, [])
     assert [(r.key, r.value) for r in records] == [(b"file-42", b"hello")]
-    # Same key, same partition: the property per-file ordering relies on.
-    assert len(await _partitions_for(settings, topic)) == 6
-
-
-async def _partitions_for(settings: Settings, topic: str) -> set[int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await consumer.start()
-    try:
-        return consumer.partitions_for_topic(topic) or set()
-    finally:
-        await consumer.stop()
+    assert len(await partitions_of(settings.kafka_bootstrap_servers, topic)) == 6
+    # The broker put the keyed record where Kafka's default partitioner says it belongs.
+    assert meta.partition == expected_partition(b"file-42", 6)
 
 
 async def test_postgres_row_round_trip(settings: Settings, uid: str) -> None:

@@ -1,0 +1,102 @@
+"""`tracktion query ...`: read-model queries. Each command parses options and hands over to a
+query module; new query kinds (mixes, playlists) add a command here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.settings import get_settings
+from projections.postgres.queries import (
+    RESULT_COLUMNS,
+    STATUSES,
+    TrackQuery,
+    compatible_camelot,
+    parse_bpm,
+    parse_key,
+    search_tracks,
+)
+from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV, build_tables
+from projections.postgres.writer import make_engine
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.callback()
+def query() -> None:
+    """Query the read models (tracks; more kinds register here as commands)."""
+
+
+SchemaOpt = Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV,
+                                        help="Database schema of the read model.")]
+
+
+def track_query(key: str | None, compatible_with: str | None, bpm: str | None,
+                search: str | None, status: str | None, limit: int) -> TrackQuery:
+    """Options -> TrackQuery; ValueError names the option that is wrong."""
+    if status is not None and status not in (*STATUSES, "all"):
+        raise ValueError(f"--status must be one of {', '.join((*STATUSES, 'all'))}")
+    if limit < 1:
+        raise ValueError("--limit must be at least 1")
+    return TrackQuery(
+        key=parse_key(key) if key else None,
+        compatible_with=compatible_camelot(compatible_with) if compatible_with else (),
+        bpm=parse_bpm(bpm) if bpm else (None, None),
+        search=search or None, status=status, limit=limit)
+
+
+async def fetch_tracks(query: TrackQuery, schema: str) -> list[dict[str, Any]]:
+    engine = make_engine(get_settings())
+    try:
+        async with engine.connect() as conn:
+            return await search_tracks(conn, build_tables(schema), query)
+    finally:
+        await engine.dispose()
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(*(c for c in RESULT_COLUMNS if c not in ("file_id", "path")),
+                  title=f"{len(rows)} track(s)")
+    for row in rows:
+        table.add_row(*("" if row[c] is None else f"{row[c]:.1f}" if isinstance(row[c], float)
+                        else str(row[c]) for c in RESULT_COLUMNS if c not in ("file_id", "path")))
+    Console().print(table)
+
+
+@app.command("tracks")
+def tracks(
+    key: Annotated[str | None, typer.Option(help="Key: 8A, Am, 'A minor', F#m, Bb.")] = None,
+    compatible_with: Annotated[str | None, typer.Option(
+        help="Harmonically compatible with this key: same number, or +-1 same letter.")] = None,
+    bpm: Annotated[str | None, typer.Option(help="BPM range: 120..128, 124, 120..")] = None,
+    search: Annotated[str | None, typer.Option(help="Fuzzy text in title/artist/album/path.")]
+    = None,
+    status: Annotated[str | None, typer.Option(
+        help="queued|analysing|analysed|failed|deleted|all (default: all but deleted).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON array on stdout.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header on stdout.")] = False,
+    schema: SchemaOpt = DEFAULT_SCHEMA,
+) -> None:
+    """Find tracks by key, compatible key, tempo, text and status."""
+    try:
+        query = track_query(key, compatible_with, bpm, search, status, limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    rows = asyncio.run(fetch_tracks(query, schema))
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(RESULT_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        _print_table(rows)

@@ -1,0 +1,118 @@
+"""Helpers for integration tests: read whole topics, run worker subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import murmur2
+from aiokafka.structs import TopicPartition
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+def expected_partition(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner (murmur2, positive, modulo): what Java clients also use."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """Partition ids of `topic` from the cluster (a consumer only knows topics it subscribed)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (info,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if info.get("error_code"):
+        raise LookupError(f"topic {topic}: error {info['error_code']}")
+    return sorted(p["partition"] for p in info["partitions"])
+
+
+async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Record]:
+    """Every record currently in `topic`, read up to the end offsets sampled at the start."""
+    partitions = await partitions_of(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: list[Record] = []
+        deadline = time.monotonic() + timeout_s
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < ends[tp] for tp in tps])
+
+        while await behind():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic} did not reach the end offsets")
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for tp, records in batch.items():
+                out.extend(Record(tp.topic, tp.partition, r.offset, r.key, r.value,
+                                  dict(r.headers or [])) for r in records)
+        return out
+    finally:
+        await consumer.stop()
+
+
+class WorkerProcess:
+    """`tracktion worker` in a subprocess, so tests can SIGKILL or SIGTERM it like an operator."""
+
+    def __init__(self, role: str, prefix: str, log_path: Path, env: dict[str, str] | None = None):
+        self.role, self.prefix, self.log_path = role, prefix, log_path
+        self.env = {**os.environ, "LOG_FORMAT": "json", **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli.main", "worker", "--role", self.role,
+             "--prefix", self.prefix, "--port", "0"],
+            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def terminate(self, timeout: float = 60) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop_quietly(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+async def wait_until(predicate, timeout_s: float, interval: float = 0.5) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(interval)
+    return False

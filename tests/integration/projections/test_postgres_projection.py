@@ -1,0 +1,414 @@
+"""The Postgres projection against real Kafka and PostgreSQL: rows, idempotency, restarts,
+a real outage through the circuit breaker, and `query tracks` on a known corpus.
+
+Every test writes into its own schema `t_<uid>...` and reads its own topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client import REGISTRY
+from sqlalchemy.engine import make_url
+from structlog.testing import capture_logs
+
+from infra.settings import Settings
+from projections.base import ProjectionSpec
+from projections.breaker import BreakerConfig
+from projections.postgres.apply import PostgresProjector
+from projections.postgres.writer import PostgresWriter, postgres_spec
+from projections.runner import ProjectionRunner
+from schemas.analysis_events import (
+    AnalysisCompleted,
+    AnalysisCompletedPayload,
+    AnalysisFailed,
+    AnalysisFailedPayload,
+    AnalysisStarted,
+    AnalysisStartedPayload,
+    Features,
+)
+from schemas.codec import AnyEvent, encode
+from schemas.envelope import file_id_for
+from schemas.file_events import (
+    FileDeleted,
+    FileDeletedPayload,
+    FileDiscovered,
+    FileDiscoveredPayload,
+    FileInfo,
+    FileModified,
+    FileModifiedPayload,
+    FileMoved,
+    FileMovedPayload,
+    Tags,
+)
+from tests.integration.conftest import require_tcp
+from tests.unit.schemas.samples import FEATURES
+
+pytestmark = pytest.mark.integration
+
+ROOT = "/music"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+READ_TABLES = {"tracks": "file_id", "analyses": "analysis_id", "failures": "file_id",
+               "track_moves": "from_id, to_id"}
+KEYS = [("A", "minor", "8A"), ("E", "minor", "9A"), ("C", "major", "8B"), ("D", "minor", "7A"),
+        ("G", "minor", "6A"), ("A#", "minor", "3A"), ("F#", "major", "2B")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stack_reachable(settings: Settings) -> None:
+    """Overrides the all-services check: this projection needs only Kafka and PostgreSQL.
+    Either being down still fails loudly, naming how to start it."""
+    require_tcp("Kafka", settings.kafka_bootstrap_servers, 9092)
+    require_tcp("PostgreSQL", settings.database_url.replace("+asyncpg", ""), 5432)
+
+
+def dsn(settings: Settings) -> str:
+    return settings.database_url.replace("+asyncpg", "")
+
+
+# ---------------------------------------------------------------- events
+
+class Corpus:
+    """Deterministic synthetic lifecycles of files; file events and analysis events apart."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def _id(self) -> str:
+        return f"{self.rng.getrandbits(64):016x}"
+
+    def _env(self, rel: str, t: float) -> dict[str, Any]:
+        return {"file_id": file_id_for(ROOT, rel), "correlation_id": "corr",
+                "occurred_at": T0 + timedelta(seconds=t), "event_id": self._id()}
+
+    def info(self, rel: str, title: str, artist: str = "Artist", content: str = "00") -> FileInfo:
+        return FileInfo(path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel, size=1000,
+                        mtime=0.0, content_hash=content, format="mp3",
+                        tags=Tags(artist=artist, title=title, album="Album"))
+
+    def discovered(self, rel: str, t: float, title: str = "T", artist: str = "Artist") -> Any:
+        return FileDiscovered.create(**self._env(rel, t), payload=FileDiscoveredPayload(
+            file=self.info(rel, title, artist)))
+
+    def modified(self, rel: str, t: float) -> Any:
+        return FileModified.create(**self._env(rel, t), payload=FileModifiedPayload(
+            file=self.info(rel, "T2", content="11")))
+
+    def started(self, rel: str, t: float) -> Any:
+        return AnalysisStarted.create(**self._env(rel, t), payload=AnalysisStartedPayload(
+            path=f"{ROOT}/{rel}", content_hash="00", worker="w"))
+
+    def completed(self, rel: str, t: float, bpm: float | None = None,
+                  key: tuple[str, str, str] | None = None) -> Any:
+        k, scale, camelot = key or self.rng.choice(KEYS)
+        features = Features(**{**{f: getattr(FEATURES, f) for f in FEATURES.__struct_fields__},
+                               "bpm": bpm or round(self.rng.uniform(90, 140), 2), "key": k,
+                               "scale": scale, "camelot": camelot})
+        return AnalysisCompleted.create(**self._env(rel, t), payload=AnalysisCompletedPayload(
+            analysis_id=self._id(), path=f"{ROOT}/{rel}", content_hash="00",
+            features=features, processing_ms=5.0))
+
+    def failed(self, rel: str, t: float, attempts: int = 1) -> Any:
+        return AnalysisFailed.create(**self._env(rel, t), payload=AnalysisFailedPayload(
+            path=f"{ROOT}/{rel}", content_hash="00", reason="corrupt", message="bad",
+            attempts=attempts))
+
+    def moved(self, old: str, new: str, t: float) -> Any:
+        return FileMoved.create(**self._env(new, t), payload=FileMovedPayload(
+            file=self.info(new, "T"), previous_file_id=file_id_for(ROOT, old),
+            previous_path=f"{ROOT}/{old}"))
+
+    def deleted(self, rel: str, t: float) -> Any:
+        return FileDeleted.create(**self._env(rel, t), payload=FileDeletedPayload(
+            path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel))
+
+    def lifecycle(self, n: int) -> list[AnyEvent]:
+        rng, rel, t = self.rng, f"lib/{n:05d}.mp3", self.rng.uniform(0, 1e6)
+        out = [self.discovered(rel, t, title=f"title {n}", artist=f"artist {n % 37}")]
+        if rng.random() < 0.9:
+            out.append(self.started(rel, t + 1))
+            out.append(self.completed(rel, t + 2) if rng.random() < 0.75
+                       else self.failed(rel, t + 2, attempts=rng.randint(1, 3)))
+        if rng.random() < 0.2:
+            out += [self.modified(rel, t + 3), self.started(rel, t + 4), self.completed(rel, t + 5)]
+        if rng.random() < 0.1:
+            out.append(self.moved(rel, f"moved/{n:05d}.mp3", t + 6))
+        elif rng.random() < 0.05:
+            out.append(self.deleted(rel, t + 7))
+        return out
+
+    def events(self, count: int) -> list[AnyEvent]:
+        out: list[AnyEvent] = []
+        n = 0
+        while len(out) < count:
+            out += self.lifecycle(n)
+            n += 1
+        return out[:count]
+
+
+def is_file_event(event: AnyEvent) -> bool:
+    return not isinstance(event, AnalysisStarted | AnalysisCompleted | AnalysisFailed)
+
+
+@dataclass(frozen=True)
+class Topics:
+    files: str
+    analysis: str
+
+    def all(self) -> list[str]:
+        return [self.files, self.analysis]
+
+
+async def produce(settings: Settings, topics: Topics, events: list[AnyEvent],
+                  raw: Sequence[bytes] = ()) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                acks="all", linger_ms=20, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        futures = [await producer.send(topics.files if is_file_event(e) else topics.analysis,
+                                       encode(e), key=e.file_id.encode()) for e in events]
+        futures += [await producer.send(topics.files, value) for value in raw]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+# ---------------------------------------------------------------- projection helpers
+
+def runner_for(settings: Settings, schema: str, topics: Topics, group: str,
+               **kwargs: Any) -> ProjectionRunner[Any]:
+    return ProjectionRunner(postgres_spec(settings, schema), settings, topics.all(),
+                            group_id=group, **kwargs)
+
+
+async def project(settings: Settings, schema: str, topics: Topics, group: str,
+                  **kwargs: Any) -> ProjectionRunner[Any]:
+    runner = runner_for(settings, schema, topics, group, **kwargs)
+    try:
+        await runner.run_until_caught_up(timeout_s=180)
+    finally:
+        await runner.stop()
+    return runner
+
+
+async def dump(settings: Settings, schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read-model row, ordered; checkpoints are positions, not state, so left out."""
+    conn = await asyncpg.connect(dsn(settings))
+    try:
+        return {t: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {schema}.{t} ORDER BY {o}")]
+                for t, o in READ_TABLES.items()}
+    finally:
+        await conn.close()
+
+
+async def checkpoints(settings: Settings, schema: str) -> dict[tuple[str, int], int]:
+    conn = await asyncpg.connect(dsn(settings))
+    try:
+        rows = await conn.fetch(f'SELECT topic, partition, "offset" FROM {schema}.projection_checkpoints')
+    finally:
+        await conn.close()
+    return {(r["topic"], r["partition"]): r["offset"] for r in rows}
+
+
+async def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def schemas(settings: Settings, uid: str) -> AsyncIterator[Callable[[str], str]]:
+    """Names schemas `t_<uid>_<label>` for this test and drops them afterwards."""
+    names: list[str] = []
+
+    def make(label: str) -> str:
+        names.append(f"t_{uid}_{label}")
+        return names[-1]
+
+    yield make
+    conn = await asyncpg.connect(dsn(settings))
+    try:
+        for name in names:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    finally:
+        await conn.close()
+
+
+async def new_topics(kafka_topic: Callable[..., Any]) -> Topics:
+    return Topics(await kafka_topic("files", 3), await kafka_topic("analysis", 3))
+
+
+# ---------------------------------------------------------------- Kafka -> rows
+
+async def test_known_events_become_rows_and_poison_is_skipped(
+        settings: Settings, uid: str, kafka_topic: Callable[..., Any],
+        schemas: Callable[[str], str]) -> None:
+    topics, schema, c = await new_topics(kafka_topic), schemas("rows"), Corpus(1)
+    moved_analysis = c.completed("c.mp3", 2, 100.0, KEYS[1])
+    events = [
+        c.discovered("a.mp3", 1, "One More Time", "Daft Punk"), c.started("a.mp3", 2),
+        c.completed("a.mp3", 3, 123.0, KEYS[0]),
+        c.discovered("b.mp3", 1), c.failed("b.mp3", 2), c.failed("b.mp3", 3, attempts=2),
+        c.discovered("c.mp3", 1), moved_analysis, c.moved("c.mp3", "d.mp3", 3),
+        c.discovered("e.mp3", 1), c.deleted("e.mp3", 2), c.discovered("q.mp3", 1),
+    ]
+    await produce(settings, topics, events, raw=[b"not json"])
+    runner = await project(settings, schema, topics, f"test.pg.{uid}")
+
+    conn = await asyncpg.connect(dsn(settings))
+    try:
+        rows = {r["path"]: r for r in await conn.fetch(f"SELECT * FROM {schema}.tracks")}
+        failures = await conn.fetch(f"SELECT * FROM {schema}.failures")
+        n_analyses = await conn.fetchval(f"SELECT count(*) FROM {schema}.analyses")
+    finally:
+        await conn.close()
+    status = {path.removeprefix(ROOT + "/"): r["status"] for path, r in rows.items()}
+    assert status == {"a.mp3": "analysed", "b.mp3": "failed", "c.mp3": "deleted",
+                      "d.mp3": "analysed", "e.mp3": "deleted", "q.mp3": "queued"}
+    a, d = rows[f"{ROOT}/a.mp3"], rows[f"{ROOT}/d.mp3"]
+    assert (a["artist"], a["title"], a["bpm"], a["camelot"]) == ("Daft Punk", "One More Time",
+                                                                  123.0, "8A")
+    # The moved file carries the old id's analysis, whichever topic was read first.
+    assert (d["current_analysis_id"], d["bpm"]) == (moved_analysis.payload.analysis_id, 100.0)
+    assert [(f["path"], f["attempts"]) for f in failures] == [(f"{ROOT}/b.mp3", 2)]
+    assert n_analyses == 2
+    assert runner.skipped == 1 and runner.applied == len(events)
+    stored = await checkpoints(settings, schema)
+    assert sum(off + 1 for off in stored.values()) == len(events) + 1  # poison passed too
+    assert REGISTRY.get_sample_value("projection_events_skipped_total",
+                                     {"projection": "postgres", "reason": "malformed"})
+    await _assert_kafka_offsets_committed(settings, f"test.pg.{uid}", stored)
+
+
+async def _assert_kafka_offsets_committed(settings: Settings, group: str,
+                                          stored: dict[tuple[str, int], int]) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        for (topic, partition), offset in stored.items():
+            assert await consumer.committed(TopicPartition(topic, partition)) == offset + 1
+    finally:
+        await consumer.stop()
+
+
+# ---------------------------------------------------------------- idempotency and restarts
+
+CORPUS_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Baseline:
+    topics: Topics
+    events: list[AnyEvent]
+    state: dict[str, list[tuple[Any, ...]]]
+    positions: dict[tuple[str, int], int]
+
+
+@pytest.fixture(scope="module")
+async def baseline(settings: Settings) -> AsyncIterator[Baseline]:
+    """10,000 events fed once into a fresh schema: the state every other run must equal."""
+    token = uuid.uuid4().hex[:10]
+    topics = Topics(f"test.pg.files.{token}", f"test.pg.analysis.{token}")
+    schema = f"t_{token}_base"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    await admin.create_topics([NewTopic(t, 3, 1) for t in topics.all()])
+    try:
+        events = Corpus(seed=42).events(CORPUS_SIZE)
+        await produce(settings, topics, events)
+        await project(settings, schema, topics, f"test.pg.{token}.base")
+        yield Baseline(topics, events, await dump(settings, schema),
+                       await checkpoints(settings, schema))
+    finally:
+        conn = await asyncpg.connect(dsn(settings))
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.close()
+        await admin.delete_topics(topics.all())
+        await admin.close()
+
+
+def test_baseline_covers_every_kind_of_row(baseline: Baseline) -> None:
+    state = baseline.state
+    statuses = {row[15] for row in state["tracks"]}  # the generated status column
+    assert statuses == {"queued", "analysing", "analysed", "failed", "deleted"}
+    completed = [e for e in baseline.events if isinstance(e, AnalysisCompleted)]
+    assert len(state["analyses"]) == len(completed)
+    assert state["failures"] and state["track_moves"]
+    assert sum(off + 1 for off in baseline.positions.values()) == CORPUS_SIZE
+
+
+async def test_rebuild_from_zero_and_reset_replay_equal_the_live_state(
+        settings: Settings, uid: str, baseline: Baseline, schemas: Callable[[str], str]) -> None:
+    schema, group = schemas("rebuild"), f"test.pg.{uid}.rebuild"
+    await project(settings, schema, baseline.topics, group)
+    assert await dump(settings, schema) == baseline.state
+    assert await checkpoints(settings, schema) == baseline.positions
+
+    writer = PostgresWriter(settings, schema)
+    await writer.reset("postgres")
+    await writer.close()
+    assert (await dump(settings, schema))["tracks"] == []
+    # Same group: Kafka holds committed offsets at the end, but the store is the truth.
+    replay = await project(settings, schema, baseline.topics, group)
+    assert replay.applied == CORPUS_SIZE
+    assert await dump(settings, schema) == baseline.state
+
+
+async def test_feeding_the_same_events_twice_equals_feeding_once(
+        settings: Settings, uid: str, baseline: Baseline, kafka_topic: Callable[..., Any],
+        schemas: Callable[[str], str]) -> None:
+    topics, schema, group = await new_topics(kafka_topic), schemas("twice"), f"test.pg.{uid}"
+    await produce(settings, topics, baseline.events)
+    await project(settings, schema, topics, group)
+    assert await dump(settings, schema) == baseline.state
+    await produce(settings, topics, baseline.events)  # the same events at new offsets
+    again = await project(settings, schema, topics, group)
+    assert again.applied == CORPUS_SIZE
+    assert await dump(settings, schema) == baseline.state
+
+
+async def test_random_duplicates_at_new_offsets_equal_feeding_once(
+        settings: Settings, uid: str, baseline: Baseline, kafka_topic: Callable[..., Any],
+        schemas: Callable[[str], str]) -> None:
+    rng = random.Random(7)
+    mixed = baseline.events + rng.sample(baseline.events, k=3000)
+    rng.shuffle(mixed)  # duplicates anywhere, per-file order broken too
+    topics, schema = await new_topics(kafka_topic), schemas("dups")
+    await produce(settings, topics, mixed)
+    await project(settings, schema, topics, f"test.pg.{uid}", batch_size=300)
+    assert await dump(settings, schema) == baseline.state
+
+
+async def test_cancelled_runner_restarts_to_the_same_state(
+        settings: Settings, uid: str, baseline: Baseline, schemas: Callable[[str], str]) -> None:
+    schema, group = schemas("crash"), f"test.pg.{uid}.crash"
+    first = runner_for(settings, schema, baseline.topics, group, batch_size=100)
+    task = asyncio.create_task(first.run())
+    await wait_until(lambda: first.applied >= 3000 or task.done(), 120, "3000 events applied")
+    task.cancel()  # a crash: mid-batch, nothing finished or committed on the way out
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert 3000 <= first.applied < CORPUS_SIZE
+    assert 0 < len((await dump(settings, schema))["tracks"])
+
+    second = await project(settings, schema, baseline.topics, group, batch_size=100)
+    # Nothing durably written is applied again (a write cancelled mid-flight is redone).
+    assert CORPUS_SIZE - first.applied - 100 <= second.applied <= CORPUS_SIZE - first.applied
+    assert await dump(settings, schema) == baseline.state
+    assert await checkpoints(settings, schema) == baseline.positions

@@ -104,6 +104,8 @@ class Bridge:
 
     def _route_traced(self, message: AbstractIncomingMessage) -> Route:
         target = route(message.body, message.headers, self._prefix)
+        if not message.headers or h.TRACEPARENT not in message.headers:
+            return target  # untraced producer: nothing to continue, skip the span cost
         parent = extract_from_mapping(message.headers)
         if not trace.get_current_span(parent).get_span_context().trace_flags.sampled:
             return target

@@ -1,0 +1,132 @@
+"""Bridge throughput: RabbitMQ queue -> Kafka lanes, beside a raw aiokafka producer, same run.
+
+    .venv/bin/python -m benchmarks.bridge_throughput [--events 100000]
+
+The queue is filled first, then the bridge drains it: the figure is the bridge alone
+(consume, validate, route, produce with acks=all, ack after Kafka). The raw producer sends
+the same bodies with the same producer settings and no RabbitMQ at all: the ratio says how
+much of Kafka's own speed the bridge keeps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+
+import aio_pika
+from aiokafka import AIOKafkaProducer
+
+from benchmarks.machine import write_result
+from infra.amqp import Topology
+from infra.kafka_admin import ensure_topics
+from infra.settings import get_settings
+from schemas.codec import encode
+from schemas.envelope import PRIORITIES, file_id_for
+from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
+from schemas.topics import catalogue
+from streams.bridge.bridge import Bridge
+from streams.publishing.sinks import RabbitSink, event_headers
+
+
+def make_events(n: int) -> list[FileDiscovered]:
+    out = []
+    for i in range(n):
+        rel = f"bench/{i:06}.mp3"
+        info = FileInfo(path=f"/lib/{rel}", library_root="/lib", relative_path=rel,
+                        size=5_000_000 + i, mtime=1.0, content_hash=f"{i:032x}", format="mp3")
+        out.append(FileDiscovered.create(file_id=file_id_for("/lib", rel), correlation_id="bench",
+                                         priority=PRIORITIES[i % 3],
+                                         payload=FileDiscoveredPayload(file=info)))
+    return out
+
+
+async def raw_producer(bootstrap: str, topic: str, events: list[FileDiscovered]) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=5, max_batch_size=512 * 1024)
+    await producer.start()
+    started = time.perf_counter()
+    futures = []
+    for event in events:
+        futures.append(await producer.send(topic, encode(event), key=event.file_id.encode()))
+        if len(futures) >= 5000:
+            await asyncio.gather(*futures)
+            futures.clear()
+    await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    return len(events) / elapsed
+
+
+async def fill_queue(url: str, prefix: str, events: list[FileDiscovered]) -> float:
+    sink = RabbitSink(url, prefix)
+    await sink.start()
+    started = time.perf_counter()
+    for event in events:
+        await sink.send(event, event_headers(event, {}))
+    await sink.flush()
+    elapsed = time.perf_counter() - started
+    await sink.close()
+    return len(events) / elapsed
+
+
+async def drain_with_bridge(url: str, bootstrap: str, prefix: str, n: int) -> float:
+    bridge = Bridge(url, bootstrap, prefix)
+    await bridge.start()
+    runner = asyncio.create_task(bridge.run())
+    started = time.perf_counter()
+    while bridge.forwarded + bridge.deadlettered < n:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    await bridge.stop()
+    await runner
+    return n / elapsed
+
+
+async def cleanup(url: str, bootstrap: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(Topology(prefix).queue)
+        await channel.exchange_delete(Topology(prefix).exchange)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.delete_topics([s.name for s in catalogue(prefix)] + [f"{prefix}.raw"])
+    await admin.close()
+
+
+async def main(n: int) -> None:
+    os.environ["TRACKTION_TRACING"] = "off"
+    settings = get_settings()
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    bootstrap = settings.kafka_bootstrap_servers
+    from schemas.topics import TopicSpec
+
+    await ensure_topics(bootstrap, settings.kafka_partitions, prefix)
+    await ensure_topics(bootstrap, settings.kafka_partitions,
+                        specs=[TopicSpec(f"{prefix}.raw", "raw producer baseline")])
+    events = make_events(n)
+    try:
+        raw = await raw_producer(bootstrap, f"{prefix}.raw", events)
+        fill = await fill_queue(settings.rabbitmq_url, prefix, events)
+        bridge = await drain_with_bridge(settings.rabbitmq_url, bootstrap, prefix, n)
+    finally:
+        await cleanup(settings.rabbitmq_url, bootstrap, prefix)
+    write_result("bridge_throughput", {
+        "events": n,
+        "bridge_events_per_s": round(bridge),
+        "raw_aiokafka_producer_events_per_s": round(raw),
+        "bridge_to_raw_ratio": round(bridge / raw, 3),
+        "rabbitmq_publish_events_per_s": round(fill),
+        "target_events_per_s": 10_000,
+    })
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    asyncio.run(main(parser.parse_args().events))

@@ -1,0 +1,37 @@
+"""`tracktion trace`: print the span trees of a batch or a file from Jaeger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.jaeger_query import fetch_trace, find_trace_ids, render, span_tree
+from infra.settings import get_settings
+
+console = Console()
+
+
+def trace(
+    target: Annotated[str, typer.Argument(help="A correlation id, a file id, or a file path.")],
+    limit: Annotated[int, typer.Option(help="At most this many traces.")] = 5,
+) -> None:
+    """Find traces by correlation id / file id / path in Jaeger and print their span trees."""
+    base = get_settings().jaeger_query_url
+    if Path(target).exists():
+        tags = {"path": str(Path(target).resolve())}
+    elif "-" in target and len(target) == 36:
+        tags = {"file_id": target}
+    else:
+        tags = {"correlation_id": target}
+    ids = find_trace_ids(base, tags, limit)
+    if not ids:
+        console.print(f"[yellow]no traces found for {tags}[/yellow] (Jaeger keeps traces in "
+                      "memory: they are gone after a restart)")
+        raise typer.Exit(1)
+    for trace_id in ids[:limit]:
+        console.print(f"[bold]trace {trace_id}[/bold]  {base}/trace/{trace_id}")
+        for line in render(span_tree(fetch_trace(base, trace_id))):
+            console.print("  " + line, markup=False, highlight=False)

@@ -10,6 +10,8 @@ from streams.cli import (
     publish_cmd,
     query_cmd,
     stack_cmd,
+    trace_cmd,
+    watch_cmd,
     topics_cmd,
     worker_cmd,
 )
@@ -27,6 +29,8 @@ app.command("publish")(publish_cmd.publish)
 app.command("worker")(worker_cmd.worker)
 app.command("progress")(progress_cmd.progress)
 # Command groups register below, one line each.
+app.command("trace")(trace_cmd.trace)
+app.command("watch")(watch_cmd.watch)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(query_cmd.app, name="query")
 

@@ -1,0 +1,1 @@
+"""Watching library folders and publishing file events as the library changes."""

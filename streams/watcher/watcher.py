@@ -1,0 +1,177 @@
+"""`watch_library`: turn filesystem notifications into debounced file events.
+
+watchdog's observer runs in its own thread; it only hands raw notifications to the event
+loop, where debouncing, hashing and publishing happen. Renames are atomic, so a move is
+published at once; creations and modifications wait until the file has settled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from infra.logging import get_logger
+from infra.settings import Settings
+from schemas.envelope import Event, file_id_for, new_id
+from schemas.file_events import (
+    FileDeleted,
+    FileDeletedPayload,
+    FileDiscovered,
+    FileDiscoveredPayload,
+    FileModified,
+    FileModifiedPayload,
+    FileMoved,
+    FileMovedPayload,
+)
+from streams.publishing.fileinfo import is_audio, iter_audio_files, read_file_info
+from streams.publishing.priority import PriorityChoice, priority_for
+from streams.publishing.publisher import Via, open_sink, send_traced
+from streams.publishing.sinks import Sink
+from streams.watcher.debounce import Debouncer
+
+log = get_logger("watcher")
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[tuple[str, str,
+                                                                                  str]]) -> None:
+        self._loop, self._queue = loop, queue
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type not in ("created", "modified", "moved",
+                                                          "deleted", "closed"):
+            return
+        dest = str(getattr(event, "dest_path", "") or "")
+        self._loop.call_soon_threadsafe(self._queue.put_nowait,
+                                        (event.event_type, str(event.src_path), dest))
+
+
+class LibraryWatcher:
+    def __init__(self, roots: list[Path], sink: Sink, correlation_id: str,
+                 priority: PriorityChoice = "auto", settle_s: float = 2.0) -> None:
+        self.roots = [r.resolve() for r in roots]
+        self._sink = sink
+        self._cid = correlation_id
+        self._priority = priority
+        self._debouncer = Debouncer(settle_s)
+        self._known: dict[str, str] = {}  # path -> content hash, to tell new from modified
+        self.published = 0
+
+    def index_existing(self) -> int:
+        """Remember what is already there, so a later change is a modification, not new."""
+        for root, path in iter_audio_files(self.roots):
+            try:
+                self._known[str(path)] = read_file_info(root, path).content_hash
+            except OSError:
+                continue
+        return len(self._known)
+
+    def _root_of(self, path: Path) -> Path:
+        return max((r for r in self.roots if path.is_relative_to(r)), key=lambda r: len(r.parts))
+
+    async def _emit(self, event: Event) -> None:
+        await send_traced(self._sink, event)
+        await self._sink.flush()
+        self.published += 1
+        log.info("watch_published", event_type=event.event_type, file_id=event.file_id)
+
+    def _common(self, path: Path, size: int) -> dict[str, Any]:
+        root = self._root_of(path)
+        return {"file_id": file_id_for(str(root), path.relative_to(root).as_posix()),
+                "correlation_id": self._cid, "priority": priority_for(size, self._priority)}
+
+    async def handle(self, kind: str, src: str, dest: str) -> None:
+        now = time.monotonic()
+        if kind == "moved":
+            await self._moved(Path(src), Path(dest))
+        elif kind == "deleted" and is_audio(Path(src)):
+            self._debouncer.forget(src)
+            await self._deleted(Path(src))
+        elif kind in ("created", "modified", "closed") and is_audio(Path(src)):
+            self._debouncer.touch(src, now)
+
+    async def _deleted(self, path: Path) -> None:
+        root = self._root_of(path)
+        self._known.pop(str(path), None)
+        await self._emit(FileDeleted.create(**self._common(path, 0), payload=FileDeletedPayload(
+            path=str(path), library_root=str(root), relative_path=path.relative_to(root).as_posix())))
+
+    async def _moved(self, src: Path, dest: Path) -> None:
+        self._debouncer.forget(str(src))
+        if not is_audio(dest):
+            if is_audio(src):
+                await self._deleted(src)
+            return
+        if not is_audio(src) or str(src) not in self._known:
+            # e.g. a downloader renaming "x.part" to "x.mp3": complete, but new to us
+            self._debouncer.touch(str(dest), 0.0)
+            return
+        info = read_file_info(self._root_of(dest), dest)
+        old_root = self._root_of(src)
+        previous = file_id_for(str(old_root), src.relative_to(old_root).as_posix())
+        self._known.pop(str(src), None)
+        self._known[str(dest)] = info.content_hash
+        await self._emit(FileMoved.create(**self._common(dest, info.size), payload=FileMovedPayload(
+            file=info, previous_file_id=previous, previous_path=str(src))))
+
+    async def flush_settled(self) -> None:
+        pending = self._debouncer.pending()
+        sizes: dict[str, int | None] = {}
+        for p in pending:
+            try:
+                sizes[p] = Path(p).stat().st_size
+            except OSError:
+                sizes[p] = None
+        for p in self._debouncer.due(time.monotonic(), sizes):
+            path = Path(p)
+            try:
+                info = read_file_info(self._root_of(path), path)
+            except OSError as exc:
+                log.warning("watch_unreadable", path=p, error=str(exc))
+                continue
+            previous = self._known.get(p)
+            if previous == info.content_hash:
+                continue  # touched but unchanged bytes: nothing to analyse
+            self._known[p] = info.content_hash
+            common = self._common(path, info.size)
+            event: Event = (FileDiscovered.create(**common, payload=FileDiscoveredPayload(file=info))
+                            if previous is None else
+                            FileModified.create(**common, payload=FileModifiedPayload(
+                                file=info, previous_hash=previous)))
+            await self._emit(event)
+
+
+async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "rabbitmq",
+                        prefix: str = "tracktion", priority: PriorityChoice = "auto",
+                        settle_s: float = 2.0, stop: asyncio.Event | None = None,
+                        correlation_id: str | None = None) -> LibraryWatcher:
+    """Watch `roots` until `stop` is set; returns the watcher (for its counters)."""
+    sink = await open_sink(settings, via, prefix)
+    watcher = LibraryWatcher(roots, sink, correlation_id or new_id(), priority, settle_s)
+    watcher.index_existing()
+    queue: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
+    observer = Observer()
+    handler = _Handler(asyncio.get_running_loop(), queue)
+    for root in watcher.roots:
+        observer.schedule(handler, str(root), recursive=True)
+    observer.start()
+    stop = stop or asyncio.Event()
+    log.info("watch_started", roots=[str(r) for r in watcher.roots])
+    try:
+        while not stop.is_set():
+            try:
+                kind, src, dest = await asyncio.wait_for(queue.get(), timeout=0.25)
+                await watcher.handle(kind, src, dest)
+            except TimeoutError:
+                pass
+            await watcher.flush_settled()
+    finally:
+        observer.stop()
+        observer.join(timeout=5)
+        await sink.close()
+    return watcher

@@ -1,0 +1,71 @@
+"""The watcher against real Kafka: debounced creation, modification, move and deletion."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from infra.kafka_admin import ensure_topics
+from infra.settings import Settings
+from schemas.codec import decode
+from schemas.envelope import PRIORITIES, file_id_for
+from schemas.topics import lane_topic
+from streams.watcher.watcher import watch_library
+from tests.integration.kafka_utils import read_topic
+
+SERVICES = ("kafka",)
+
+
+@pytest.fixture
+async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
+    name = f"w{uid}"
+    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
+    yield name
+
+
+async def events_in(settings: Settings, prefix: str) -> list[object]:
+    out = []
+    for lane in PRIORITIES:
+        out += [decode(r.value) for r in
+                await read_topic(settings.kafka_bootstrap_servers, lane_topic(lane, prefix))]
+    return sorted(out, key=lambda e: e.occurred_at)  # type: ignore[attr-defined]
+
+
+async def test_watcher_publishes_settled_changes_once(settings: Settings, prefix: str,
+                                                      tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    (lib / "sub").mkdir(parents=True)
+    (lib / "old.mp3").write_bytes(b"existing")
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_library([lib], settings, via="kafka", prefix=prefix,
+                                             settle_s=0.6, stop=stop))
+    await asyncio.sleep(1.0)
+    new = lib / "sub" / "new.flac"
+    with new.open("wb") as fh:  # a slow copy: many modify events, one publication
+        for _ in range(5):
+            fh.write(random.randbytes(2000))
+            fh.flush()
+            await asyncio.sleep(0.15)
+    (lib / "notes.txt").write_text("not audio")
+    await asyncio.sleep(2.0)
+    (lib / "old.mp3").write_bytes(b"changed bytes")
+    await asyncio.sleep(2.0)
+    (lib / "old.mp3").rename(lib / "renamed.mp3")
+    await asyncio.sleep(0.5)
+    new.unlink()
+    await asyncio.sleep(1.0)
+    stop.set()
+    await task
+    events = await events_in(settings, prefix)
+    kinds = [(e.event_type, Path(getattr(e.payload, "file", e.payload).path).name)  # type: ignore[attr-defined]
+             for e in events]
+    assert kinds == [("FileDiscovered", "new.flac"), ("FileModified", "old.mp3"),
+                     ("FileMoved", "renamed.mp3"), ("FileDeleted", "new.flac")]
+    moved = events[2]
+    assert moved.payload.previous_file_id == file_id_for(str(lib.resolve()), "old.mp3")  # type: ignore[attr-defined]
+    assert moved.file_id == file_id_for(str(lib.resolve()), "renamed.mp3")  # type: ignore[attr-defined]
+    assert events[0].payload.file.size == 10_000  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ import typer
 
 from streams.cli import (
     db_cmd,
+    demo_cmd,
     progress_cmd,
     publish_cmd,
     query_cmd,
@@ -31,6 +32,7 @@ app.command("progress")(progress_cmd.progress)
 # Command groups register below, one line each.
 app.command("trace")(trace_cmd.trace)
 app.command("watch")(watch_cmd.watch)
+app.command("demo")(demo_cmd.demo)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(query_cmd.app, name="query")
 

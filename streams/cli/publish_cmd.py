@@ -58,9 +58,10 @@ def publish(
         from streams.cli.wait import wait_for_batch_cli
 
         done = wait_for_batch_cli(settings, result.correlation_id, result.published, timeout,
-                                  quiet=json_out)
-        summary.update(done)
-        failed += int(done.get("failed", 0))  # type: ignore[call-overload]
+                                  quiet=json_out, topic_prefix=prefix)
+        summary.update(succeeded=done["succeeded"], failed=done["failed"],
+                       seconds=round(result.seconds + float(done["seconds"]), 2))  # type: ignore[arg-type]
+        failed += int(done["failed"])  # type: ignore[call-overload]
     for path, error in result.errors:
         console.print(f"[red]unreadable[/red] {path}: {error}")
     if json_out:

@@ -1,0 +1,57 @@
+"""Follow a publish batch to completion from the Redis progress table, with a progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from infra.settings import Settings
+from projections.redis.progress import BatchProgress, wait_for_batch
+from projections.redis.writer import connect, record_expected_total
+
+
+def redis_prefix(topic_prefix: str) -> str:
+    return f"{topic_prefix}:"
+
+
+async def set_expected(settings: Settings, topic_prefix: str, correlation_id: str, n: int) -> None:
+    redis = connect(settings.redis_url)
+    try:
+        await record_expected_total(redis, redis_prefix(topic_prefix), correlation_id, n)
+    finally:
+        await redis.aclose()
+
+
+def wait_for_batch_cli(settings: Settings, correlation_id: str, expected: int, timeout: float,
+                       quiet: bool = False, topic_prefix: str = "tracktion") -> dict[str, object]:
+    """Block until the batch is done; returns succeeded/failed counts and elapsed seconds."""
+    console = Console(stderr=True)
+    started = time.monotonic()
+    progress = Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                        console=console, disable=quiet or not sys.stderr.isatty())
+
+    async def follow() -> BatchProgress:
+        await set_expected(settings, topic_prefix, correlation_id, expected)
+        redis = connect(settings.redis_url)
+        try:
+            with progress:
+                task = progress.add_task("wait", total=expected, detail="")
+
+                def update(p: BatchProgress) -> None:
+                    eta = f" eta {p.eta_s:.0f}s" if p.eta_s else ""
+                    progress.update(task, completed=p.succeeded + p.failed,
+                                    detail=f"failed {p.failed}{eta}")
+
+                return await wait_for_batch(redis, redis_prefix(topic_prefix), correlation_id,
+                                            timeout=timeout, on_update=update)
+        finally:
+            await redis.aclose()
+
+    result = asyncio.run(follow())
+    return {"succeeded": result.succeeded, "failed": result.failed,
+            "seconds": round(time.monotonic() - started, 2)}

@@ -11,9 +11,9 @@ from streams.cli import (
     publish_cmd,
     query_cmd,
     stack_cmd,
+    topics_cmd,
     trace_cmd,
     watch_cmd,
-    topics_cmd,
     worker_cmd,
 )
 

@@ -67,6 +67,8 @@ async def _show(url: str, prefix: str, cid: str | None, limit: int, json_out: bo
             batches = await list_batches(redis, prefix, limit)
             if json_out:
                 typer.echo(json.dumps([b.to_json() for b in batches]))
+            elif not batches:
+                console.print(f"no batches under key prefix {prefix!r}")
             else:
                 out.print(render_list(batches))
             return 0

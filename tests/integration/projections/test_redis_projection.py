@@ -99,7 +99,7 @@ async def _catch_up(settings: Settings, prefix: str, topics: list[str], group: s
     runner = ProjectionRunner(ProjectionSpec(RedisProgressProjector(), writer, "redis"),
                               settings, topics, group_id=group)
     try:
-        return await runner.run_until_caught_up(timeout_s=120)
+        return await runner.run_until_caught_up(timeout_s=60)
     finally:
         await runner.stop()
 
@@ -119,9 +119,12 @@ async def test_batch_reaches_n_of_n_through_kafka_and_replays_equal(
         # Separate topics are not ordered with each other: results may beat their discovery.
         files_topic: [e for e in events if not isinstance(e, analysis)],
         analysis_topic: [e for e in events if isinstance(e, analysis)]})
-    applied = await _catch_up(settings, prefix, [files_topic, analysis_topic], f"g-{uid}")
-    assert applied == len(events)
-    done = await asyncio.wait_for(waiter, 30)
+    try:
+        applied = await _catch_up(settings, prefix, [files_topic, analysis_topic], f"g-{uid}")
+        assert applied >= len(events)  # at-least-once: a rebalance may redeliver some
+        done = await asyncio.wait_for(waiter, 30)
+    finally:
+        waiter.cancel()
     ref = expected_counts(events)[f"cid-{uid}"]
     assert done.done and done.total == n - ref["removed"]
     assert (done.succeeded, done.failed, done.removed) == (
@@ -132,7 +135,7 @@ async def test_batch_reaches_n_of_n_through_kafka_and_replays_equal(
 
     live = await dump(redis, prefix)
     await RedisProgressWriter(redis, prefix).reset("redis")
-    assert await dump(redis, prefix) == [(f"batch:cid-{uid}:expected", ("string", str(n)))]
+    assert await dump(redis, prefix) == [(f"expected:cid-{uid}", ("string", str(n)))]
     await _catch_up(settings, prefix, [files_topic, analysis_topic], f"g2-{uid}")
     assert await dump(redis, prefix) == live
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aio_pika
+import aiormq
+import aiormq.abc
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 MAX_PRIORITY = 10
@@ -39,3 +41,12 @@ async def declare(channel: AbstractChannel, topology: Topology) -> tuple[Abstrac
         arguments={"x-max-priority": MAX_PRIORITY, "x-queue-mode": "default"})
     await queue.bind(exchange, routing_key="file.#")
     return exchange, queue
+
+
+async def declare_raw(channel: aiormq.abc.AbstractChannel, topology: Topology) -> None:
+    """The same topology through aiormq, for the bridge's hot path (no per-message wrappers)."""
+    await channel.exchange_declare(topology.exchange, exchange_type="topic", durable=True)
+    await channel.queue_declare(topology.queue, durable=True,
+                                arguments={"x-max-priority": MAX_PRIORITY,
+                                           "x-queue-mode": "default"})
+    await channel.queue_bind(topology.queue, topology.exchange, routing_key="file.#")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-import aio_pika
-from aio_pika.abc import AbstractIncomingMessage
+import aiormq
+import aiormq.abc
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 
-from infra.amqp import Topology, declare
+from infra.amqp import Topology, declare_raw
 from infra.logging import get_logger
 from infra.metrics import BRIDGE_EVENTS, DEADLETTERS
 from infra.telemetry import extract_from_mapping, inject, tracer
@@ -37,11 +37,12 @@ class Bridge:
         self._prefetch = prefetch
         self._kafka_bootstrap = kafka_bootstrap
         self._producer: AIOKafkaProducer | None = None
-        self._buffer: list[AbstractIncomingMessage] = []
+        self._buffer: list[aiormq.abc.DeliveredMessage] = []
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._idle = asyncio.Event()
-        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._connection: aiormq.abc.AbstractConnection | None = None
+        self._channel: aiormq.abc.AbstractChannel | None = None
         self.forwarded = 0
         self.deadlettered = 0
 
@@ -51,14 +52,15 @@ class Bridge:
             bootstrap_servers=self._kafka_bootstrap, acks="all", enable_idempotence=True,
             linger_ms=5, max_batch_size=512 * 1024)
         await self._producer.start()
-        self._connection = await aio_pika.connect_robust(self._url)
-        channel = await self._connection.channel()
-        await channel.set_qos(prefetch_count=self._prefetch)
-        _, queue = await declare(channel, self._topology)
-        await queue.consume(self._on_message, no_ack=False)
+        # aiormq directly: aio-pika's per-message wrapper objects cost ~25% of the bridge's CPU.
+        self._connection = await aiormq.connect(self._url)
+        self._channel = channel = await self._connection.channel()
+        await channel.basic_qos(prefetch_count=self._prefetch)
+        await declare_raw(channel, self._topology)
+        await channel.basic_consume(self._topology.queue, self._on_message, no_ack=False)
         log.info("bridge_started", queue=self._topology.queue, prefetch=self._prefetch)
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+    async def _on_message(self, message: aiormq.abc.DeliveredMessage) -> None:
         self._buffer.append(message)
         if len(self._buffer) >= self._batch_size:
             self._wake.set()
@@ -79,7 +81,7 @@ class Bridge:
         finally:
             self._idle.set()
 
-    async def _forward(self, batch: list[AbstractIncomingMessage]) -> None:
+    async def _forward(self, batch: list[aiormq.abc.DeliveredMessage]) -> None:
         started = time.perf_counter()
         assert self._producer is not None, "start() first"
         futures = []
@@ -95,18 +97,29 @@ class Bridge:
             # Nothing of this batch is acked: RabbitMQ redelivers it all, Kafka may hold some
             # of it already (duplicates are allowed, loss is not).
             log.error("bridge_kafka_send_failed", error=str(exc), batch=len(batch))
-            await batch[-1].nack(multiple=True, requeue=True)
+            await self._settle(batch[-1], ack=False)
             await asyncio.sleep(1.0)
             return
-        await batch[-1].ack(multiple=True)
+        await self._settle(batch[-1], ack=True)
         self._count(routes)
         log.debug("bridge_batch", size=len(batch), ms=round((time.perf_counter() - started) * 1e3, 1))
 
-    def _route_traced(self, message: AbstractIncomingMessage) -> Route:
-        target = route(message.body, message.headers, self._prefix)
-        if not message.headers or h.TRACEPARENT not in message.headers:
+    async def _settle(self, last: aiormq.abc.DeliveredMessage, ack: bool) -> None:
+        """Ack (or requeue) every delivery up to `last` in one frame: batches are in order."""
+        assert self._channel is not None
+        tag = last.delivery_tag
+        assert tag is not None
+        if ack:
+            await self._channel.basic_ack(tag, multiple=True)
+        else:
+            await self._channel.basic_nack(tag, multiple=True, requeue=True)
+
+    def _route_traced(self, message: aiormq.abc.DeliveredMessage) -> Route:
+        amqp_headers = message.header.properties.headers
+        target = route(message.body, amqp_headers, self._prefix)
+        if not amqp_headers or h.TRACEPARENT not in amqp_headers:
             return target  # untraced producer: nothing to continue, skip the span cost
-        parent = extract_from_mapping(message.headers)
+        parent = extract_from_mapping(amqp_headers)
         if not trace.get_current_span(parent).get_span_context().trace_flags.sampled:
             return target
         attrs = {k: v.decode() for k, v in target.headers

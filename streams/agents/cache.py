@@ -43,7 +43,7 @@ class ResultCache:
                 raw = None
             if raw:
                 found = msgspec.json.decode(raw)
-                self._remember(key, found)  # type: ignore[arg-type]
+                self._remember(key, found)
         if found is None:
             self.misses += 1
             ANALYSIS_CACHE_MISSES.inc()

@@ -41,12 +41,15 @@ class PublishResult:
 def build_event(info: FileInfo, correlation_id: str, requested: PriorityChoice,
                 force: bool) -> Event:
     """A discovery normally; an explicit re-analysis request when `force` bypasses the cache."""
-    common = {"file_id": file_id_for(info.library_root, info.relative_path),
-              "correlation_id": correlation_id, "priority": priority_for(info.size, requested)}
+    file_id = file_id_for(info.library_root, info.relative_path)
+    priority = priority_for(info.size, requested)
     if force:
         return AnalysisRequested.create(  # type: ignore[no-any-return]
-            **common, payload=AnalysisRequestedPayload(file=info, reason="reanalyse", force=True))
-    return FileDiscovered.create(**common, payload=FileDiscoveredPayload(file=info))  # type: ignore[no-any-return]
+            file_id=file_id, correlation_id=correlation_id, priority=priority,
+            payload=AnalysisRequestedPayload(file=info, reason="reanalyse", force=True))
+    return FileDiscovered.create(  # type: ignore[no-any-return]
+        file_id=file_id, correlation_id=correlation_id, priority=priority,
+        payload=FileDiscoveredPayload(file=info))
 
 
 async def open_sink(settings: Settings, via: Via, prefix: str) -> Sink:

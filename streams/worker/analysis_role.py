@@ -7,12 +7,17 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from infra.kafka_admin import ensure_topics
+from infra.metrics import ANALYSIS_QUEUE_DEPTH
 from infra.settings import Settings
+from projections.redis.writer import record_lag
+from schemas.envelope import PRIORITIES
+from schemas.topics import lane_topic
 from streams.agents.analysis import register_agents
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler
 from streams.app import create_app
 from streams.pool.pool import AnalysisPool
+from streams.worker.lag import LagMonitor
 from streams.worker.web import RouteAdder
 
 
@@ -35,6 +40,7 @@ class AnalysisRole:
                                  settings.max_memory_mb)
         self._app: Any = None
         self._redis: Any = None
+        self._lag: LagMonitor | None = None
 
     async def start(self) -> None:
         s = self._settings
@@ -56,11 +62,27 @@ class AnalysisRole:
         register_agents(self._app, handler, self._prefix, s.analysis_max_workers * 2)
         self._app.finalize()
         await self._app.start()
+        lanes = {lane_topic(p, self._prefix): p for p in PRIORITIES}
+        self._lag = LagMonitor(s.kafka_bootstrap_servers, f"{self._prefix}-analysis",
+                               list(lanes), self._record_lag)
+        self._lag.start()
+
+    async def _record_lag(self, group: str, rows: list[tuple[str, int, int, int]]) -> None:
+        """Queue depth per lane for Prometheus, and per partition for `tracktion progress`."""
+        per_lane: dict[str, int] = {}
+        for topic, _, end, position in rows:
+            lane = topic.rsplit(".", 1)[-1]
+            per_lane[lane] = per_lane.get(lane, 0) + max(0, end - position)
+        for lane, depth in per_lane.items():
+            ANALYSIS_QUEUE_DEPTH.labels(lane).set(depth)
+        await record_lag(self._redis, f"{self._prefix}:", group, rows)
 
     async def run(self) -> None:
         await self._app.wait_until_stopped()
 
     async def stop(self) -> None:
+        if self._lag is not None:
+            await self._lag.stop()
         # Faust stops consuming, waits for in-flight agent work (stream_wait_empty), commits.
         if self._app is not None:
             await self._app.stop()

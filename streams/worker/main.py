@@ -43,6 +43,13 @@ def readiness_for(settings: Settings, roles: list[Role]) -> Readiness:
     readiness = Readiness()
     for dep in sorted({d for r in roles for d in r.dependencies}):
         readiness.add(dep, partial(PROBES[dep], settings))  # type: ignore[arg-type]
+    pooled = [r for r in roles if hasattr(r, "pool_stats")]
+    if pooled and "postgres" in readiness.probes:
+        async def postgres_with_pool() -> dict[str, object]:
+            await probes.postgres_probe(settings)
+            return {"pool": pooled[0].pool_stats()}
+
+        readiness.add("postgres", postgres_with_pool)
     return readiness
 
 
@@ -61,7 +68,8 @@ async def run_roles(settings: Settings, roles: list[Role], role_label: str,
         loop.add_signal_handler(sig, stop.set)
     app = build_app(readiness_for(settings, roles), role_label,
                     [r for role in roles for r in role.routes()])
-    web_runner = await serve(app, settings.web_host, port if port is not None else settings.web_port)
+    web_port = port if port is not None else settings.web_port
+    web_runner = await serve(app, settings.web_host, web_port)
     for role in roles:
         await role.start()
     tasks = [asyncio.create_task(role.run(), name=role.name) for role in roles]

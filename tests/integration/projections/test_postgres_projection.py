@@ -136,8 +136,10 @@ class Corpus:
     def lifecycle(self, n: int) -> list[AnyEvent]:
         rng, rel, t = self.rng, f"lib/{n:05d}.mp3", self.rng.uniform(0, 1e6)
         out = [self.discovered(rel, t, title=f"title {n}", artist=f"artist {n % 37}")]
-        if rng.random() < 0.9:
+        stage = rng.random()  # < 0.1: still queued; < 0.15: being analysed; else done
+        if stage >= 0.1:
             out.append(self.started(rel, t + 1))
+        if stage >= 0.15:
             out.append(self.completed(rel, t + 2) if rng.random() < 0.75
                        else self.failed(rel, t + 2, attempts=rng.randint(1, 3)))
         if rng.random() < 0.2:
@@ -196,7 +198,7 @@ async def project(settings: Settings, schema: str, topics: Topics, group: str,
                   **kwargs: Any) -> ProjectionRunner[Any]:
     runner = runner_for(settings, schema, topics, group, **kwargs)
     try:
-        await runner.run_until_caught_up(timeout_s=180)
+        await runner.run_until_caught_up(timeout_s=60)
     finally:
         await runner.stop()
     return runner
@@ -215,7 +217,8 @@ async def dump(settings: Settings, schema: str) -> dict[str, list[tuple[Any, ...
 async def checkpoints(settings: Settings, schema: str) -> dict[tuple[str, int], int]:
     conn = await asyncpg.connect(dsn(settings))
     try:
-        rows = await conn.fetch(f'SELECT topic, partition, "offset" FROM {schema}.projection_checkpoints')
+        rows = await conn.fetch(
+            f'SELECT topic, partition, "offset" FROM {schema}.projection_checkpoints')
     finally:
         await conn.close()
     return {(r["topic"], r["partition"]): r["offset"] for r in rows}
@@ -405,10 +408,221 @@ async def test_cancelled_runner_restarts_to_the_same_state(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert 3000 <= first.applied < CORPUS_SIZE
-    assert 0 < len((await dump(settings, schema))["tracks"])
+    assert len((await dump(settings, schema))["tracks"]) > 0
 
     second = await project(settings, schema, baseline.topics, group, batch_size=100)
     # Nothing durably written is applied again (a write cancelled mid-flight is redone).
     assert CORPUS_SIZE - first.applied - 100 <= second.applied <= CORPUS_SIZE - first.applied
     assert await dump(settings, schema) == baseline.state
     assert await checkpoints(settings, schema) == baseline.positions
+
+
+# ---------------------------------------------------------------- a real outage
+
+@pytest.fixture
+async def app_role(settings: Settings, uid: str) -> AsyncIterator[tuple[str, str]]:
+    """A throwaway login role (name, database URL) whose LOGIN the test can revoke."""
+    role = f"t_role_{uid}"
+    conn = await asyncpg.connect(dsn(settings))
+    await conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'outage'")
+    url = make_url(settings.database_url).set(username=role, password="outage")
+    try:
+        yield role, url.render_as_string(hide_password=False)
+    finally:
+        await conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           f"WHERE usename = '{role}'")
+        await conn.execute(f"DROP OWNED BY {role}")
+        await conn.execute(f"DROP ROLE {role}")
+        await conn.close()
+
+
+def breaker_gauge(dependency: str) -> float | None:
+    return REGISTRY.get_sample_value("circuit_breaker_state", {"dependency": dependency})
+
+
+async def test_breaker_opens_pauses_and_recovers_without_loss(
+        settings: Settings, uid: str, kafka_topic: Callable[..., Any],
+        schemas: Callable[[str], str], app_role: tuple[str, str]) -> None:
+    role, role_url = app_role
+    topics, schema, reference = await new_topics(kafka_topic), schemas("outage"), schemas("ref")
+    events = Corpus(seed=3).events(3000)
+    before, during = events[:1500], events[1500:]
+    setup = PostgresWriter(settings, schema)  # the owner migrates; the app role only writes
+    await setup.setup()
+    await setup.close()
+    admin = await asyncpg.connect(dsn(settings))
+    await admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}; GRANT SELECT, INSERT, "
+                        f"UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    dependency = f"postgres-outage-{uid}"
+    runner = ProjectionRunner(
+        ProjectionSpec(PostgresProjector(), PostgresWriter(settings, schema, url=role_url),
+                       dependency),
+        settings, topics.all(), group_id=f"test.pg.{uid}.outage", batch_size=200,
+        breaker=BreakerConfig(fail_max=3, reset_timeout_s=1.5, retry_backoff_s=0.2))
+    with capture_logs() as logs:
+        task = asyncio.create_task(runner.run())
+        await produce(settings, topics, before)
+        await wait_until(lambda: runner.applied == len(before), 60, "first half applied")
+        written = await checkpoints(settings, schema)
+
+        await admin.execute(f"ALTER ROLE {role} NOLOGIN")
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE usename = $1", role)
+        await produce(settings, topics, during)
+        await wait_until(lambda: runner.state == "open", 30, "breaker open")
+        assert breaker_gauge(dependency) == 1.0
+        assert runner.consumer.paused() == runner.consumer.assignment()
+        await asyncio.sleep(4)  # stays down across at least one failed half-open trial
+        assert runner.applied == len(before)  # the batch waits in memory, unwritten ...
+        await _assert_kafka_offsets_at_most(runner, written)  # ... and uncommitted
+
+        await admin.execute(f"ALTER ROLE {role} LOGIN")
+        await wait_until(lambda: runner.applied == len(events), 60, "second half applied")
+        assert runner.state == "closed" and breaker_gauge(dependency) == 0.0
+        assert not runner.consumer.paused()
+        await runner.stop()
+        await task
+    await admin.close()
+
+    transitions = runner.breaker.transitions
+    assert transitions[:3] == ["open", "half_open", "open"] and transitions[-2:] == [
+        "half_open", "closed"]
+    logged = [e["new"] for e in logs if e["event"] == "circuit_breaker_state_changed"]
+    assert logged == transitions
+    await project(settings, reference, topics, f"test.pg.{uid}.ref")
+    assert await dump(settings, schema) == await dump(settings, reference)
+
+
+async def _assert_kafka_offsets_at_most(runner: ProjectionRunner[Any],
+                                        written: dict[tuple[str, int], int]) -> None:
+    for tp in runner.consumer.assignment():
+        committed = await runner.consumer.committed(tp)
+        assert (committed or 0) <= written.get((tp.topic, tp.partition), -1) + 1
+
+
+# ---------------------------------------------------------------- queries
+
+@pytest.fixture(scope="module")
+async def library(settings: Settings) -> AsyncIterator[str]:
+    """A schema holding a small known library, written through projector and writer."""
+    schema = f"t_{uuid.uuid4().hex[:10]}_library"
+    c = Corpus(5)
+    songs = [  # (file, artist, title, bpm, key)
+        ("1.mp3", "Daft Punk", "One More Time", 123.0, ("A", "minor", "8A")),
+        ("2.mp3", "Deadmau5", "Strobe", 128.0, ("E", "minor", "9A")),
+        ("3.mp3", "Bicep", "Glue", 130.0, ("C", "major", "8B")),
+        ("4.mp3", "Four Tet", "Two Thousand and Seventeen", 120.0, ("G", "minor", "6A")),
+        ("5.mp3", "Caribou", "Can't Do Without You", 124.0, ("A#", "minor", "3A")),
+        ("6.mp3", "Floating Points", "Silhouettes", 125.0, ("D", "minor", "7A")),
+        ("7.mp3", "Daft Punk", "Aerodynamic", 123.0, ("A", "minor", "8A")),
+    ]
+    events: list[AnyEvent] = []
+    for i, (rel, artist, title, bpm, key) in enumerate(songs):
+        events += [c.discovered(rel, i, title, artist), c.completed(rel, i + 10, bpm, key)]
+    events += [c.deleted("7.mp3", 50), c.discovered("8.mp3", 1, "Corrupt File", "Broken"),
+               c.failed("8.mp3", 2), c.discovered("9.mp3", 1, "Waiting", "Queue")]
+    writer = PostgresWriter(settings, schema)
+    await writer.setup()
+    from projections.base import Positioned
+
+    batch = [Positioned(e, "t", 0, i) for i, e in enumerate(events)]
+    await writer.write("postgres", PostgresProjector().apply(batch), {("t", 0): len(batch) - 1})
+    try:
+        yield schema
+    finally:
+        async with writer.engine.begin() as conn:
+            from sqlalchemy import text
+
+            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        await writer.close()
+
+
+async def titles(settings: Settings, schema: str, **options: Any) -> list[str]:
+    from projections.postgres.schema import build_tables
+    from streams.cli.query_cmd import track_query
+
+    args = {"key": None, "compatible_with": None, "bpm": None, "search": None,
+            "status": None, "limit": 50, **options}
+    writer = PostgresWriter(settings, schema)
+    try:
+        async with writer.engine.connect() as conn:
+            from projections.postgres.queries import search_tracks
+
+            rows = await search_tracks(conn, build_tables(schema), track_query(**args))
+    finally:
+        await writer.close()
+    return [r["title"] for r in rows]
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"key": "8A"}, ["One More Time"]),  # the deleted 8A track is hidden by default
+    ({"key": "Am", "bpm": "120..128"}, ["One More Time"]),
+    ({"key": "A minor", "bpm": "124..130"}, []),
+    ({"key": "Bbm"}, ["Can't Do Without You"]),  # stored as A#: enharmonic spellings match
+    ({"compatible_with": "8A"}, ["Glue", "One More Time", "Strobe", "Silhouettes"]),
+    ({"compatible_with": "8A", "bpm": "120..126"}, ["One More Time", "Silhouettes"]),
+    ({"bpm": "124..128"}, ["Can't Do Without You", "Strobe", "Silhouettes"]),
+    ({"search": "daft pnk"}, ["One More Time"]),
+    ({"search": "strobe"}, ["Strobe"]),
+    ({"search": "thousand"}, ["Two Thousand and Seventeen"]),
+    ({"status": "failed"}, ["Corrupt File"]),
+    ({"status": "deleted"}, ["Aerodynamic"]),
+    ({"status": "queued"}, ["Waiting"]),
+    ({"compatible_with": "8A", "limit": 2}, ["Glue", "One More Time"]),
+])
+async def test_query_tracks_on_a_known_library(settings: Settings, library: str,
+                                               options: dict[str, Any],
+                                               expected: list[str]) -> None:
+    assert await titles(settings, library, **options) == expected
+
+
+async def test_query_all_statuses_lists_everything(settings: Settings, library: str) -> None:
+    assert len(await titles(settings, library, status="all")) == 9
+
+
+def test_query_cli_prints_json_csv_and_table(library: str) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from streams.cli.query_cmd import app
+
+    cli = CliRunner()
+    as_json = cli.invoke(app, ["tracks", "--schema", library, "--compatible-with", "8A",
+                               "--bpm", "120..126", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    rows = json.loads(as_json.stdout)
+    assert [(r["artist"], r["camelot"], r["bpm"]) for r in rows] == [
+        ("Daft Punk", "8A", 123.0), ("Floating Points", "7A", 125.0)]
+    as_csv = cli.invoke(app, ["tracks", "--schema", library, "--key", "9A", "--csv"])
+    assert as_csv.stdout.splitlines()[0].startswith("file_id,artist,title,album,bpm")
+    assert "Strobe" in as_csv.stdout.splitlines()[1]
+    table = cli.invoke(app, ["tracks", "--schema", library, "--status", "failed"])
+    assert table.exit_code == 0 and "Broken" in table.stdout
+    bad = cli.invoke(app, ["tracks", "--schema", library, "--key", "H#"])
+    assert bad.exit_code != 0
+
+
+async def test_migrations_create_exactly_the_declared_tables(
+        settings: Settings, schemas: Callable[[str], str]) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    schema = schemas("migrations")
+    writer = PostgresWriter(settings, schema)
+    await writer.setup()
+    await writer.setup()  # idempotent
+
+    def diff(sync_conn: Any) -> list[Any]:
+        def ours(name: str | None, kind: str, parent: Any) -> bool:
+            return name == schema if kind == "schema" else name != "alembic_version"
+
+        ctx = MigrationContext.configure(sync_conn, opts={
+            "include_schemas": True, "include_name": ours, "compare_type": True})
+        return list(compare_metadata(ctx, writer.tables.metadata))
+
+    try:
+        async with writer.engine.connect() as conn:
+            assert await conn.run_sync(diff) == []
+    finally:
+        await writer.close()

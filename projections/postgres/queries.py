@@ -1,0 +1,150 @@
+"""Track search over the read model: musical key, Camelot compatibility, BPM range, fuzzy text
+and status, shared by the CLI and the HTTP API.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.postgres.schema import Tables
+
+# Pitch classes by name; queries match every spelling the analyser might have stored.
+_PITCH = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_SPELLINGS: dict[int, tuple[str, ...]] = {
+    0: ("C",), 1: ("C#", "Db"), 2: ("D",), 3: ("D#", "Eb"), 4: ("E",), 5: ("F",),
+    6: ("F#", "Gb"), 7: ("G",), 8: ("G#", "Ab"), 9: ("A",), 10: ("A#", "Bb"), 11: ("B",),
+}
+_CAMELOT = re.compile(r"^\s*(1[0-2]|[1-9])\s*([ABab])\s*$")
+_KEY = re.compile(r"^\s*([A-Ga-g])\s*([#b\u266f\u266d]?)\s*(m|min|minor|maj|major)?\s*$")
+_BPM = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(?:\.\.|-)?\s*(\d+(?:\.\d+)?)?\s*$")
+STATUSES = ("queued", "analysing", "analysed", "failed", "deleted")
+RESULT_COLUMNS = ("file_id", "artist", "title", "album", "bpm", "key", "scale", "camelot",
+                  "energy", "status", "path")
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    """Either a Camelot code, or a pitch (all its spellings) with a scale."""
+
+    camelot: str | None = None
+    pitch: int = 0
+    names: tuple[str, ...] = ()
+    scale: str | None = None
+
+    def as_camelot(self) -> str:
+        if self.camelot is not None:
+            return self.camelot
+        # A fifth up is one step round the wheel; A minor = 8A and C major = 8B anchor it.
+        if self.scale == "minor":
+            return f"{(7 * self.pitch + 4) % 12 + 1}A"
+        return f"{(7 * self.pitch + 7) % 12 + 1}B"
+
+
+def parse_key(text: str) -> KeyFilter:
+    """'8A' / '8a' -> Camelot; 'Am', 'A minor', 'F#m', 'Bb', 'C major' -> pitch and scale."""
+    if m := _CAMELOT.match(text):
+        return KeyFilter(camelot=f"{int(m[1])}{m[2].upper()}")
+    if m := _KEY.match(text):
+        pitch = _PITCH[m[1].upper()] + {"#": 1, "\u266f": 1, "b": -1, "\u266d": -1}.get(m[2], 0)
+        scale = "minor" if m[3] in ("m", "min", "minor") else "major"
+        return KeyFilter(pitch=pitch % 12, names=_SPELLINGS[pitch % 12], scale=scale)
+    raise ValueError(f"not a key: {text!r} (try 8A, Am, 'A minor', F#m, Bb)")
+
+
+def compatible_camelot(code: str) -> tuple[str, ...]:
+    """Harmonic mixing neighbours: the code itself, its relative (other letter), and +-1."""
+    key = parse_key(code).as_camelot()
+    number, letter = int(key[:-1]), key[-1]
+    other = "B" if letter == "A" else "A"
+    return (key, f"{number % 12 + 1}{letter}", f"{(number - 2) % 12 + 1}{letter}",
+            f"{number}{other}")
+
+
+def parse_bpm(text: str) -> tuple[float | None, float | None]:
+    """'120..128', '120-128', '124' (exact), '120..' or '..128' (open ends)."""
+    m = _BPM.match(text)
+    if not m or not (m[1] or m[2]):
+        raise ValueError(f"not a BPM range: {text!r} (try 120..128)")
+    low = float(m[1]) if m[1] else None
+    high = float(m[2]) if m[2] else None
+    if ".." not in text and "-" not in text:
+        high = low
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"empty BPM range: {text!r}")
+    return low, high
+
+
+@dataclass(frozen=True)
+class TrackQuery:
+    key: KeyFilter | None = None
+    compatible_with: tuple[str, ...] = ()
+    bpm: tuple[float | None, float | None] = (None, None)
+    search: str | None = None
+    status: str | None = None  # None: everything but deleted; "all": everything
+    limit: int = 50
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filters(tables: Tables, q: TrackQuery) -> list[ColumnElement[bool]]:
+    t = tables.tracks
+    where: list[ColumnElement[bool]] = []
+    if q.key is not None and q.key.camelot is not None:
+        where.append(t.c.camelot == q.key.camelot)
+    elif q.key is not None:
+        where += [t.c.key.in_(q.key.names), t.c.scale == q.key.scale]
+    if q.compatible_with:
+        where.append(t.c.camelot.in_(q.compatible_with))
+    low, high = q.bpm
+    if low is not None:
+        where.append(t.c.bpm >= low)
+    if high is not None:
+        where.append(t.c.bpm <= high)
+    if q.status is None:
+        where.append(t.c.status != "deleted")
+    elif q.status != "all":
+        where.append(t.c.status == q.status)
+    return where
+
+
+def build_query(tables: Tables, q: TrackQuery, fuzzy: bool = False) -> Select[Any]:
+    """The SELECT for `q`; with a search text, substring matches only unless `fuzzy`."""
+    t = tables.tracks
+    where = _filters(tables, q)
+    order: list[Any] = []
+    if q.search:
+        text_cols = (t.c.title, t.c.artist, t.c.album)
+        pattern = f"%{_escape_like(q.search)}%"
+        needle = literal(q.search)
+        # GIN trigram indexes serve both ILIKE (substrings) and `<%` (word similarity,
+        # forgives typos), combined with a BitmapOr.
+        matches = [c.ilike(pattern, escape="\\") for c in (*text_cols, t.c.path)]
+        if fuzzy:
+            matches += [needle.op("<%")(c) for c in text_cols]
+        where.append(or_(*matches))
+        order.append(func.greatest(*(func.word_similarity(needle, c) for c in text_cols)).desc())
+    order += [t.c.artist.asc().nulls_last(), t.c.title.asc().nulls_last(), t.c.file_id]
+    columns = [t.c[name] for name in RESULT_COLUMNS]
+    return select(*columns).where(*where).order_by(*order).limit(q.limit)
+
+
+async def search_tracks(conn: AsyncConnection, tables: Tables,
+                        q: TrackQuery) -> list[dict[str, Any]]:
+    """Matching tracks; a search text lists substring hits first, then fuzzy ones.
+
+    The fuzzy pass runs only when substrings do not fill `limit`: on text where many rows
+    are similar to the needle it matches much of the table, while substring hits stay few.
+    """
+    rows = [dict(r._mapping) for r in await conn.execute(build_query(tables, q))]
+    if q.search and len(rows) < q.limit:
+        seen = {r["file_id"] for r in rows}
+        fuzzy = await conn.execute(build_query(tables, q, fuzzy=True))
+        rows += [dict(r._mapping) for r in fuzzy if r.file_id not in seen][:q.limit - len(rows)]
+    return rows

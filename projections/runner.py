@@ -1,0 +1,294 @@
+"""Runs one projection: a Kafka consumer group of its own feeding batches through the pure
+projector into the writer, behind a circuit breaker, with positions kept in the store.
+
+Flow of one step: getmany -> decode (skip poison, still advance) -> drop what the store
+already has -> apply -> write intents + checkpoints atomically -> commit Kafka offsets (only
+so that lag shows in Kafka tools; on assignment the runner seeks from the store's
+checkpoints, never from Kafka's). A failed write pauses the partitions and keeps the batch in
+memory; the same batch is retried when the breaker lets a trial call through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any, Generic, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from infra.settings import Settings
+from projections import positions
+from projections.base import Checkpoints, ProjectionSpec
+from projections.batching import Batch, advance, decode_records, without_partitions
+from projections.breaker import Breaker, BreakerConfig, breaker_for
+from projections.metrics import PROJECTION_EVENTS_APPLIED, PROJECTION_EVENTS_SKIPPED, PROJECTION_LAG
+
+I = TypeVar("I")  # noqa: E741 - the intents type of the projection
+log = structlog.get_logger("projections.runner")
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ProjectionRunner[Any]) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._runner._on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._runner._on_assigned(assigned)
+
+
+class ProjectionRunner(Generic[I]):
+    """Consume `topics` into `spec`'s writer until stopped (`run`) or caught up."""
+
+    def __init__(self, spec: ProjectionSpec[I], settings: Settings, topics: list[str],
+                 group_id: str | None = None, batch_size: int = 500,
+                 batch_timeout_ms: int = 200, breaker: BreakerConfig | None = None) -> None:
+        self.spec = spec
+        self.name = spec.projector.name
+        self.topics = list(topics)
+        self.group_id = group_id or f"tracktion.projection.{self.name}"
+        self.batch_size = batch_size
+        self.batch_timeout_ms = batch_timeout_ms
+        self.breaker: Breaker = breaker_for(spec.dependency, breaker)
+        self.applied = 0
+        self.skipped = 0
+        self._settings = settings
+        self._checkpoints: Checkpoints = {}
+        self._pending: Batch | None = None
+        self._write_lock = asyncio.Lock()  # a revocation waits for the write in flight
+        # aiokafka starts fetching as soon as partitions are assigned, before our callback
+        # has seeked them to the store's checkpoints: fetch only once it has, and drop what
+        # was fetched across a rebalance (it is fetched again from the right place).
+        self._settled = asyncio.Event()
+        self._generation = 0
+        self._stopping = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._running = False
+        self._consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def state(self) -> str:
+        """The dependency's circuit breaker state: closed, open or half_open."""
+        return self.breaker.state
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("runner not started")
+        return self._consumer
+
+    async def start(self) -> None:
+        """Prepare the store, then join the group; idempotent."""
+        if self._consumer is not None:
+            return
+        await self.spec.writer.setup()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers, group_id=self.group_id,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024)
+        consumer.subscribe(self.topics, listener=_Rebalance(self))
+        await consumer.start()
+        self._consumer = consumer
+
+    async def run(self) -> None:
+        """Consume until `stop()`. Cancelling it is a crash: nothing more is written or
+        committed, the consumer leaves the group, and a restart resumes from the store.
+        """
+        self._running = True  # from here on, stop() waits for this loop to close
+        try:
+            await self.start()
+            while not self._stopping.is_set():
+                await self.step()
+        finally:
+            await self._close()
+
+    async def stop(self) -> None:
+        """Finish the batch being written (unless its store is down), commit, and close."""
+        self._stopping.set()
+        if self._running:
+            await self._closed.wait()
+        else:
+            await self._close()
+
+    async def run_until_caught_up(self, timeout_s: float | None = None) -> int:
+        """Consume until every partition reaches the end offset sampled at the start.
+
+        Returns the number of events applied; raises TimeoutError past `timeout_s`.
+        """
+        await self.start()
+        ends = await positions.end_offsets(self.consumer, self.topics)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        before = self.applied
+        while self._pending is not None or not await positions.reached(
+                self.consumer, ends, self._checkpoints):
+            if deadline is not None and time.monotonic() > deadline:
+                behind = await positions.behind(self.consumer, ends, self._checkpoints)
+                raise TimeoutError(f"{self.name} not caught up after {timeout_s}s: {behind}")
+            if self._stopping.is_set():
+                break
+            await self.step()
+        return self.applied - before
+
+    async def step(self) -> int:
+        """Fetch, apply and write one batch; returns the number of events applied."""
+        if not await self._wait_settled():
+            return 0
+        generation = self._generation
+        fetched = await self.consumer.getmany(timeout_ms=self.batch_timeout_ms,
+                                              max_records=self.batch_size)
+        if generation != self._generation or not self._settled.is_set():
+            return 0
+        batch = decode_records(fetched.values(), self._checkpoints)
+        for bad in batch.skipped:
+            self.skipped += 1
+            PROJECTION_EVENTS_SKIPPED.labels(projection=self.name, reason=bad.reason).inc()
+            log.warning("projection_record_skipped", projection=self.name, topic=bad.topic,
+                        partition=bad.partition, offset=bad.offset, reason=bad.reason,
+                        error=bad.message)
+        if batch.is_empty():
+            return 0
+        self._pending = batch
+        written = await self._write_pending()
+        PROJECTION_LAG.labels(projection=self.name).set(
+            positions.lag(self.consumer, self._checkpoints))
+        return written
+
+    async def _wait_settled(self) -> bool:
+        if not self._settled.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), self.batch_timeout_ms / 1000)
+        return self._settled.is_set()
+
+    async def _write_pending(self) -> int:
+        """Write the pending batch, retrying through the breaker until it succeeds or we stop.
+
+        While retrying, the assigned partitions are paused so nothing new is fetched, and the
+        Kafka offsets of the batch stay uncommitted.
+        """
+        paused = False
+        written = 0
+        try:
+            while (batch := self._pending) is not None:
+                if batch.is_empty():  # everything in it was revoked meanwhile
+                    self._pending = None
+                    break
+                if await self._try_write(batch):
+                    self._pending = None
+                    written = len(batch.events)
+                    break
+                if not paused:
+                    self.consumer.pause(*self.consumer.assignment())
+                    paused = True
+                if not await self._idle(self._retry_delay()):
+                    break  # stopping: leave the batch unwritten and uncommitted
+        finally:
+            if paused and self._consumer is not None:
+                self._consumer.resume(*self._consumer.assignment())
+        return written
+
+    async def _try_write(self, batch: Batch) -> bool:
+        intents = self.spec.projector.apply(batch.events)  # a bug here should crash loudly
+        async with self._write_lock:
+            if batch is not self._pending:
+                return False  # trimmed by a revocation while we waited for the lock
+            try:
+                await self.breaker.call(self.spec.writer.write, self.name, intents,
+                                        dict(batch.checkpoints))
+            except Exception as exc:
+                log.warning("projection_write_failed", projection=self.name,
+                            dependency=self.spec.dependency, breaker=self.breaker.state,
+                            events=len(batch.events), error=repr(exc))
+                return False
+            advance(self._checkpoints, batch.checkpoints)
+            self.applied += len(batch.events)
+            PROJECTION_EVENTS_APPLIED.labels(projection=self.name).inc(len(batch.events))
+            await self._commit(batch.checkpoints)
+        return True
+
+    def _retry_delay(self) -> float:
+        wait = self.breaker.seconds_until_trial()
+        return wait if wait > 0 else self.breaker.config.retry_backoff_s
+
+    async def _idle(self, seconds: float) -> bool:
+        """Wait `seconds` while still polling the (paused) consumer, so the group keeps us.
+
+        A paused consumer's getmany blocks for its timeout and returns nothing; records of a
+        partition assigned mid-wait are given back by seeking to them. False if stopping.
+        """
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            fetched = await self.consumer.getmany(timeout_ms=max(1, int(min(left, 1.0) * 1000)))
+            for tp, records in fetched.items():
+                self.consumer.seek(tp, records[0].offset)
+                self.consumer.pause(tp)
+        return False
+
+    async def _commit(self, checkpoints: Checkpoints) -> None:
+        owned = self.consumer.assignment()
+        offsets = {tp: off + 1 for (t, p), off in checkpoints.items()
+                   if (tp := TopicPartition(t, p)) in owned}
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as exc:  # the store holds the truth; Kafka offsets are only for lag
+            log.info("projection_commit_failed", projection=self.name, error=repr(exc))
+
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._settled.clear()
+        gone = {(tp.topic, tp.partition) for tp in revoked}
+        async with self._write_lock:
+            if self._pending is not None:
+                self._pending = without_partitions(self._pending, gone)
+            for key in gone:
+                self._checkpoints.pop(key, None)
+
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Seek every new partition to just after the store's checkpoint (or the beginning)."""
+        stored = await self._load_checkpoints()
+        consumer = self.consumer
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            if key in stored:
+                self._checkpoints[key] = stored[key]
+                consumer.seek(tp, stored[key] + 1)
+            else:
+                # Not seek_to_beginning(): awaiting its reset inside this callback can stall
+                # the rebalance for the request timeout. Offset 0 below the log start is
+                # reset to the earliest offset by auto_offset_reset="earliest".
+                self._checkpoints.pop(key, None)
+                consumer.seek(tp, 0)
+            if self._pending is not None:
+                consumer.pause(tp)
+        self._generation += 1
+        self._settled.set()
+        log.info("projection_partitions_assigned", projection=self.name,
+                 partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
+    async def _load_checkpoints(self) -> Checkpoints:
+        while True:
+            try:
+                return await self.breaker.call(self.spec.writer.load_checkpoints, self.name)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("projection_checkpoint_load_failed", projection=self.name,
+                            breaker=self.breaker.state, error=repr(exc))
+                await asyncio.sleep(self._retry_delay())
+
+    async def _close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        try:
+            if consumer is not None:
+                await consumer.stop()
+            await self.spec.writer.close()
+        finally:
+            self._running = False
+            self._closed.set()

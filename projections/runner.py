@@ -25,6 +25,7 @@ from projections.base import Checkpoints, ProjectionSpec
 from projections.batching import Batch, advance, decode_records, without_partitions
 from projections.breaker import Breaker, BreakerConfig, breaker_for
 from projections.metrics import PROJECTION_EVENTS_APPLIED, PROJECTION_EVENTS_SKIPPED, PROJECTION_LAG
+from projections.tracing import record_write_spans, traced_headers
 
 I = TypeVar("I")  # noqa: E741 - the intents type of the projection
 log = structlog.get_logger("projections.runner")
@@ -69,6 +70,7 @@ class ProjectionRunner(Generic[I]):
         self._closed = asyncio.Event()
         self._running = False
         self._consumer: AIOKafkaConsumer | None = None
+        self._trace_headers: dict[tuple[str, int, int], Any] = {}
 
     @property
     def state(self) -> str:
@@ -143,6 +145,7 @@ class ProjectionRunner(Generic[I]):
         if generation != self._generation or not self._settled.is_set():
             return 0
         batch = decode_records(fetched.values(), self._checkpoints)
+        self._trace_headers = traced_headers(fetched.values())
         for bad in batch.skipped:
             self.skipped += 1
             PROJECTION_EVENTS_SKIPPED.labels(projection=self.name, reason=bad.reason).inc()
@@ -195,6 +198,7 @@ class ProjectionRunner(Generic[I]):
         async with self._write_lock:
             if batch is not self._pending:
                 return False  # trimmed by a revocation while we waited for the lock
+            started_ns = time.time_ns()
             try:
                 await self.breaker.call(self.spec.writer.write, self.name, intents,
                                         dict(batch.checkpoints))
@@ -204,6 +208,8 @@ class ProjectionRunner(Generic[I]):
                             events=len(batch.events), error=repr(exc))
                 return False
             advance(self._checkpoints, batch.checkpoints)
+            record_write_spans(self.name, batch.events, self._trace_headers, started_ns,
+                               time.time_ns())
             self.applied += len(batch.events)
             PROJECTION_EVENTS_APPLIED.labels(projection=self.name).inc(len(batch.events))
             await self._commit(batch.checkpoints)

@@ -24,15 +24,21 @@ def source_topics(prefix: str) -> list[str]:
     return [*(lane_topic(p, prefix) for p in PRIORITIES), analysis_topic(prefix)]
 
 
+def namespace(prefix: str, default: str) -> str:
+    """Read-model namespace for a topic prefix: the default for the live system, the prefix
+    itself otherwise (tests, benchmarks and replays get their own schema/graph/keys)."""
+    return default if prefix == "tracktion" else prefix
+
+
 def build_spec(store: str, settings: Settings, prefix: str) -> Any:
     if store == "postgres":
         from projections.postgres.writer import postgres_spec
 
-        return postgres_spec(settings)
+        return postgres_spec(settings, namespace(prefix, "tracktion"))
     if store == "neo4j":
         from projections.neo4j.writer import neo4j_spec
 
-        return neo4j_spec(settings)
+        return neo4j_spec(settings, namespace(prefix, "live"))
     from projections.redis.writer import progress_spec
 
     return progress_spec(settings.redis_url, f"{prefix}:")

@@ -77,8 +77,9 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> lis
 class WorkerProcess:
     """`tracktion worker` in a subprocess, so tests can SIGKILL or SIGTERM it like an operator."""
 
-    def __init__(self, role: str, prefix: str, log_path: Path, env: dict[str, str] | None = None):
-        self.role, self.prefix, self.log_path = role, prefix, log_path
+    def __init__(self, role: str, prefix: str, log_path: Path, env: dict[str, str] | None = None,
+                 port: int = 0):
+        self.role, self.prefix, self.log_path, self.port = role, prefix, log_path, port
         self.env = {**os.environ, "LOG_FORMAT": "json", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -86,7 +87,7 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli.main", "worker", "--role", self.role,
-             "--prefix", self.prefix, "--port", "0"],
+             "--prefix", self.prefix, "--port", str(self.port)],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def kill(self) -> None:

@@ -52,11 +52,13 @@ class Batch:
         return not self.checkpoints
 
 
-def decode_records(records: Iterable[Sequence[RecordLike]], done: Checkpoints) -> Batch:
+def decode_records(records: Iterable[Sequence[RecordLike]], done: Checkpoints,
+                   stop_before: int | None = None) -> Batch:
     """Decode every record above its partition's checkpoint in `done`.
 
     Records at or below the checkpoint were written before (redelivery after a restart or a
-    rebalance) and are dropped here, before `apply`.
+    rebalance) and are dropped here, before `apply`. With `stop_before`, records at or past
+    that offset are left out entirely (a point-in-time rebuild); they stay for a later run.
     """
     events: list[Positioned] = []
     skipped: list[Skipped] = []
@@ -65,6 +67,8 @@ def decode_records(records: Iterable[Sequence[RecordLike]], done: Checkpoints) -
         for rec in partition_records:
             key = (rec.topic, rec.partition)
             if rec.offset <= done.get(key, -1):
+                continue
+            if stop_before is not None and rec.offset >= stop_before:
                 continue
             checkpoints[key] = max(checkpoints.get(key, -1), rec.offset)
             try:

@@ -71,6 +71,8 @@ class ProjectionRunner(Generic[I]):
         self._running = False
         self._consumer: AIOKafkaConsumer | None = None
         self._trace_headers: dict[tuple[str, int, int], Any] = {}
+        #: exclusive offset bound per partition for point-in-time rebuilds (replay --to-offset)
+        self.stop_before: int | None = None
 
     @property
     def state(self) -> str:
@@ -123,6 +125,8 @@ class ProjectionRunner(Generic[I]):
         """
         await self.start()
         ends = await positions.end_offsets(self.consumer, self.topics)
+        if self.stop_before is not None:
+            ends = {tp: min(end, self.stop_before) for tp, end in ends.items()}
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         before = self.applied
         while self._pending is not None or not await positions.reached(
@@ -144,7 +148,7 @@ class ProjectionRunner(Generic[I]):
                                               max_records=self.batch_size)
         if generation != self._generation or not self._settled.is_set():
             return 0
-        batch = decode_records(fetched.values(), self._checkpoints)
+        batch = decode_records(fetched.values(), self._checkpoints, self.stop_before)
         self._trace_headers = traced_headers(fetched.values())
         for bad in batch.skipped:
             self.skipped += 1

@@ -33,8 +33,9 @@ def parse_tolerance(text: str) -> float:
         raise typer.BadParameter(f"--bpm-tolerance: not a number: {text!r}") from exc
     if raw.endswith("%") or value >= 1:
         value /= 100
-    if not 0 <= value < 0.5:
-        raise typer.BadParameter("--bpm-tolerance must be between 0% and 50%")
+    if not 0 <= value <= queries.MAX_TOLERANCE:
+        raise typer.BadParameter(
+            f"--bpm-tolerance must be between 0% and {queries.MAX_TOLERANCE:.0%}")
     return value
 
 
@@ -78,10 +79,11 @@ def _label(track: dict[str, Any]) -> str:
 
 
 def _print(title: str, rows: list[dict[str, Any]]) -> None:
+    # "tempo" is the octave step (x0.5/x1/x2) and the distance from the previous tempo.
     table = Table("#", "track", "key", "bpm", "relation", "tempo", "score", title=title)
     for i, row in enumerate(rows, 1):
         t = row["track"]
-        tempo = "" if row["ratio"] is None else f"x{row['ratio']:g} {row['tempo_diff']:+.1%}"
+        tempo = "" if row["ratio"] is None else f"x{row['ratio']:g} {row['tempo_diff']:.1%}"
         score = "" if row["score"] is None else f"{row['score']:.3f}"
         table.add_row(str(i), _label(t), t["camelot"] or "", f"{t['bpm']:.1f}",
                       row["relation"] or "seed", tempo, score)

@@ -35,6 +35,8 @@ app.command("watch")(watch_cmd.watch)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(query_cmd.app, name="query")
+app.command("analyze-file")(__import__("streams.cli.analyze_cmd", fromlist=["_"]).analyze_file)
+app.add_typer(__import__("streams.cli.corpus_cmd", fromlist=["_"]).app, name="corpus")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Neo4j projection: a harmonic-mixing graph of tracks, keys, tempo buckets and tags."""

@@ -7,6 +7,7 @@ import typer
 from streams.cli import (
     db_cmd,
     demo_cmd,
+    ops_cmd,
     progress_cmd,
     publish_cmd,
     query_cmd,
@@ -33,6 +34,8 @@ app.command("progress")(progress_cmd.progress)
 app.command("trace")(trace_cmd.trace)
 app.command("watch")(watch_cmd.watch)
 app.command("demo")(demo_cmd.demo)
+app.add_typer(ops_cmd.replay_app, name="replay")
+app.command("reanalyse")(ops_cmd.reanalyse)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(query_cmd.app, name="query")
 app.command("analyze-file")(__import__("streams.cli.analyze_cmd", fromlist=["_"]).analyze_file)

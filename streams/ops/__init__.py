@@ -1,0 +1,1 @@
+"""Operator actions on the event log: replaying projections and requesting re-analysis."""

@@ -1,0 +1,80 @@
+"""Rebuild a projection from the retained topics: reset its read model, then catch up.
+
+The projection being rebuilt must not be running elsewhere (its consumer group must be
+empty): two writers resetting and writing one store would interleave. Bridge, analysis and
+the other projections keep running; events simply wait in Kafka, and the restarted
+projection worker resumes from the checkpoints the replay stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from infra.settings import Settings
+from projections.runner import ProjectionRunner
+from streams.worker.projections_role import build_spec, source_topics
+
+
+class ReplayRefusedError(RuntimeError):
+    """The projection is live in another process; stop it first."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    store: str
+    events: int
+    seconds: float
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+async def group_members(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    return sum(len(g["members"]) for r in responses for g in r.to_object()["groups"]
+               if g["group"] == group)
+
+
+async def replay_store(settings: Settings, prefix: str, store: str,
+                       stop_before: int | None = None,
+                       on_progress: Callable[[str, int], None] | None = None) -> ReplayResult:
+    group = f"{prefix}.projection.{store}"
+    members = await group_members(settings.kafka_bootstrap_servers, group)
+    if members:
+        raise ReplayRefusedError(
+            f"{store}: consumer group {group} has {members} live member(s); stop the "
+            "projections worker (SIGTERM) first, replay, then start it again")
+    spec: Any = build_spec(store, settings, prefix)
+    await spec.writer.setup()
+    await spec.writer.reset(spec.projector.name)
+    runner: ProjectionRunner[Any] = ProjectionRunner(
+        spec, settings, source_topics(prefix), group_id=group, batch_size=2000)
+    runner.stop_before = stop_before
+    started = time.monotonic()
+    reporter = asyncio.create_task(_report(runner, store, on_progress))
+    try:
+        applied = await runner.run_until_caught_up()
+    finally:
+        reporter.cancel()
+        await runner.stop()
+        await spec.writer.close()
+    return ReplayResult(store, applied, round(time.monotonic() - started, 2))
+
+
+async def _report(runner: ProjectionRunner[Any], store: str,
+                  on_progress: Callable[[str, int], None] | None) -> None:
+    while on_progress is not None:
+        on_progress(store, runner.applied)
+        await asyncio.sleep(0.3)

@@ -16,7 +16,8 @@ def _default_workers() -> int:
 class Settings(BaseSettings):
     """Every tunable of the system. Environment variable names match the tuning guide."""
 
-    model_config = SettingsConfigDict(frozen=True, env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(frozen=True, env_prefix="", case_sensitive=False,
+                                      extra="ignore")
 
     # Where the local stack keeps its state; everything it downloads or writes lives below it.
     stack_dir: Path = Path(__file__).resolve().parent.parent / ".stack"

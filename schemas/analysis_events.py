@@ -10,7 +10,7 @@ from schemas.envelope import Event
 
 
 class Features(msgspec.Struct, frozen=True):
-    """Everything the analyser measures. Ranges and derivations are documented in docs/analysis.md."""
+    """Everything the analyser measures; ranges and derivations are in docs/analysis.md."""
 
     duration_s: float
     sample_rate: int

@@ -70,6 +70,7 @@ def decode(data: bytes) -> AnyEvent:
     except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
         raise SchemaError("invalid", f"{event_type} v{version}: {exc}") from exc
     except KeyError as exc:
-        raise SchemaError("unsupported_version", f"no upcaster for {event_type} v{version}") from exc
+        raise SchemaError("unsupported_version",
+                          f"no upcaster for {event_type} v{version}") from exc
     raise SchemaError("unsupported_version",
                       f"{event_type} schema_version {version} (this build reads <= {current})")

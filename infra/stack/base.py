@@ -1,4 +1,4 @@
-"""What every local-stack service is: install, start, ping, version, stop, plus PID-file process control.
+"""What every local-stack service is (install, start, ping, version, stop) and PID control.
 
 Services run as plain child processes detached into their own session, with their PID in
 `<state>/<service>/<service>.pid`. We only ever signal PIDs we recorded ourselves.
@@ -25,7 +25,7 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class StackPaths:
-    """Filesystem layout of the local stack: the repo (for build files) and the git-ignored state dir."""
+    """Layout of the local stack: the repo (for build files) and the git-ignored state dir."""
 
     repo: Path
     state: Path

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import mutagen
+from mutagen.mp3 import BitrateMode
 
 from streams.analysis.errors import AnalysisError
 
@@ -61,7 +62,7 @@ def _mp4_codec(info: Any) -> str:
 def _authoritative(kind: str, info: Any) -> bool:
     if kind == "MP3":  # mutagen knows the bitrate mode only from a Xing/Info/VBRI header
         mode = getattr(info, "bitrate_mode", None)
-        return mode is not None and getattr(mode, "name", "UNKNOWN") != "UNKNOWN"
+        return mode is not None and mode != BitrateMode.UNKNOWN
     return kind in _AUTHORITATIVE
 
 

@@ -102,7 +102,8 @@ class Bridge:
             return
         await self._settle(batch[-1], ack=True)
         self._count(routes)
-        log.debug("bridge_batch", size=len(batch), ms=round((time.perf_counter() - started) * 1e3, 1))
+        log.debug("bridge_batch", size=len(batch),
+                  ms=round((time.perf_counter() - started) * 1e3, 1))
 
     async def _settle(self, last: aiormq.abc.DeliveredMessage, ack: bool) -> None:
         """Ack (or requeue) every delivery up to `last` in one frame: batches are in order."""

@@ -1,4 +1,4 @@
-"""`tracktion stack`: run the real local servers (Kafka, PostgreSQL, Redis, RabbitMQ, Neo4j, Jaeger)."""
+"""`tracktion stack`: run the real local servers Kafka, Postgres, Redis, RabbitMQ, Neo4j, Jaeger."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ console = Console(stderr=True)
 
 ServicesArg = Annotated[
     list[str] | None,
-    typer.Argument(help=f"Services to act on (default: all of {', '.join(manager.SERVICE_MODULES)})."),
+    typer.Argument(
+        help=f"Services to act on (default: all of {', '.join(manager.SERVICE_MODULES)})."),
 ]
 
 
@@ -28,7 +29,7 @@ def _progress(message: str) -> None:
 
 @app.command("up")
 def up(services: ServicesArg = None,
-       json_out: Annotated[bool, typer.Option("--json", help="Print phase timings as JSON.")] = False,
+       json_out: Annotated[bool, typer.Option("--json", help="Phase timings as JSON.")] = False,
        ) -> None:
     """Install what is missing, start what is down, and wait until every service answers."""
     try:

@@ -98,8 +98,9 @@ class LibraryWatcher:
     async def _deleted(self, path: Path) -> None:
         root = self._root_of(path)
         self._known.pop(str(path), None)
-        await self._emit(FileDeleted.create(**self._common(path, 0), payload=FileDeletedPayload(
-            path=str(path), library_root=str(root), relative_path=path.relative_to(root).as_posix())))
+        payload = FileDeletedPayload(path=str(path), library_root=str(root),
+                                     relative_path=path.relative_to(root).as_posix())
+        await self._emit(FileDeleted.create(**self._common(path, 0), payload=payload))
 
     async def _moved(self, src: Path, dest: Path) -> None:
         self._debouncer.forget(str(src))
@@ -139,7 +140,8 @@ class LibraryWatcher:
                 continue  # touched but unchanged bytes: nothing to analyse
             self._known[p] = info.content_hash
             common = self._common(path, info.size)
-            event: Event = (FileDiscovered.create(**common, payload=FileDiscoveredPayload(file=info))
+            event: Event = (FileDiscovered.create(**common,
+                                                  payload=FileDiscoveredPayload(file=info))
                             if previous is None else
                             FileModified.create(**common, payload=FileModifiedPayload(
                                 file=info, previous_hash=previous)))

@@ -31,7 +31,7 @@ def _analyzer_version() -> int:
 
 class AnalysisRole:
     name = "analysis"
-    dependencies = ("kafka",)
+    dependencies: tuple[str, ...] = ("kafka", "redis")
 
     def __init__(self, settings: Settings, prefix: str = "tracktion") -> None:
         self._settings = settings

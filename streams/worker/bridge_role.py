@@ -10,7 +10,7 @@ from streams.worker.web import RouteAdder
 
 class BridgeRole:
     name = "bridge"
-    dependencies = ("kafka", "rabbitmq")
+    dependencies: tuple[str, ...] = ("kafka", "rabbitmq")
 
     def __init__(self, settings: Settings, prefix: str = "tracktion") -> None:
         self._settings = settings

@@ -1,4 +1,4 @@
-"""Fixtures that connect to the real local stack, isolate each test, and fail loudly if it is down."""
+"""Fixtures for the real local stack: isolation per test, loud failure when it is down."""
 
 from __future__ import annotations
 

@@ -44,8 +44,14 @@ app.add_typer(__import__("streams.cli.corpus_cmd", fromlist=["_"]).app, name="co
 
 def main() -> None:
     """Entry point: turns unreachable-service errors into one clear line instead of a traceback."""
+    import os
+
+    from infra.logging import configure_logging
     from streams.cli.errors import run_with_friendly_errors
 
+    # Commands are quiet unless something is wrong; `worker` reconfigures at LOG_LEVEL.
+    configure_logging("tracktion-cli", os.environ.get("CLI_LOG_LEVEL", "WARNING"),
+                      os.environ.get("LOG_FORMAT", "auto"))
     run_with_friendly_errors(app)
 
 

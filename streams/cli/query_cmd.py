@@ -8,6 +8,7 @@ import asyncio
 import csv
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -66,6 +67,9 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     table = Table(*(c for c in RESULT_COLUMNS if c not in ("file_id", "path")),
                   title=f"{len(rows)} track(s)")
     for row in rows:
+        if not row.get("title") and row.get("path"):
+            # Untagged files are common; the file name is what the user recognises them by.
+            row = {**row, "title": Path(row["path"]).name}
         table.add_row(*("" if row[c] is None else f"{row[c]:.1f}" if isinstance(row[c], float)
                         else str(row[c]) for c in RESULT_COLUMNS if c not in ("file_id", "path")))
     Console().print(table)

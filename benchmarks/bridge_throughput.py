@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.bridge_throughput [--events 100000]
 
 The queue is filled first, then the bridge drains it: the figure is the bridge alone
-(consume, validate, route, produce with acks=all, ack after Kafka). The raw producer sends
+(consume, validate, route, produce with acks=all, ack after Kafka). It is measured in this
+process, then as 1 and 2 `tracktion worker --role bridge` processes sharing the queue. The raw producer sends
 the same bodies with the same producer settings and no RabbitMQ at all: the ratio says how
 much of Kafka's own speed the bridge keeps.
 """
@@ -13,6 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 
@@ -85,6 +89,39 @@ async def drain_with_bridge(url: str, bootstrap: str, prefix: str, n: int) -> fl
     return n / elapsed
 
 
+async def queue_depth(url: str, prefix: str) -> int:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(Topology(prefix).queue, passive=True)
+        return int(queue.declaration_result.message_count or 0)
+
+
+async def drain_with_processes(url: str, prefix: str, n: int, processes: int) -> float:
+    """Several `tracktion worker --role bridge` processes on one queue (how the bridge scales).
+
+    Timed from the first message leaving the queue to the queue being empty and acked, so
+    interpreter start-up is not counted.
+    """
+    env = {**os.environ, "TRACKTION_TRACING": "off", "LOG_LEVEL": "WARNING"}
+    procs = [subprocess.Popen([sys.executable, "-m", "streams.cli.main", "worker", "--role",
+                               "bridge", "--prefix", prefix, "--port", "0"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(processes)]
+    try:
+        while await queue_depth(url, prefix) >= n:
+            await asyncio.sleep(0.02)
+        started = time.perf_counter()
+        while await queue_depth(url, prefix) > 0:
+            await asyncio.sleep(0.05)
+        return n / (time.perf_counter() - started)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=60)
+
+
 async def cleanup(url: str, bootstrap: str, prefix: str) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
@@ -114,11 +151,18 @@ async def main(n: int) -> None:
         raw = await raw_producer(bootstrap, f"{prefix}.raw", events)
         fill = await fill_queue(settings.rabbitmq_url, prefix, events)
         bridge = await drain_with_bridge(settings.rabbitmq_url, bootstrap, prefix, n)
+        scaled = {}
+        for processes in (1, 2):
+            await fill_queue(settings.rabbitmq_url, prefix, events)
+            scaled[processes] = await drain_with_processes(settings.rabbitmq_url, prefix, n,
+                                                           processes)
     finally:
         await cleanup(settings.rabbitmq_url, bootstrap, prefix)
     write_result("bridge_throughput", {
         "events": n,
         "bridge_events_per_s": round(bridge),
+        "bridge_processes_events_per_s": {str(k): round(v) for k, v in scaled.items()},
+        "two_process_speedup": round(scaled[2] / scaled[1], 2),
         "raw_aiokafka_producer_events_per_s": round(raw),
         "bridge_to_raw_ratio": round(bridge / raw, 3),
         "rabbitmq_publish_events_per_s": round(fill),

@@ -4,9 +4,9 @@
 
 The queue is filled first, then the bridge drains it: the figure is the bridge alone
 (consume, validate, route, produce with acks=all, ack after Kafka). It is measured in this
-process, then as 1 and 2 `tracktion worker --role bridge` processes sharing the queue. The raw producer sends
-the same bodies with the same producer settings and no RabbitMQ at all: the ratio says how
-much of Kafka's own speed the bridge keeps.
+process, then as 1 and 2 `tracktion worker --role bridge` processes sharing the queue.
+The raw producer sends the same bodies with the same producer settings and no RabbitMQ
+at all: the ratio says how much of Kafka's own speed the bridge keeps.
 """
 
 from __future__ import annotations

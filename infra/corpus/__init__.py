@@ -1,0 +1,1 @@
+"""Synthetic ground-truth corpus: labelled MIDI-rendered tracks and deliberately bad files."""

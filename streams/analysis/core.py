@@ -1,0 +1,184 @@
+"""analyse_file: decode once, stream the chunks through every feature, assemble Features."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streams.analysis.classify import check_truncation, decode_failure, native_format
+from streams.analysis.decode import ANALYSIS_RATE, Chunk, DecodedStream
+from streams.analysis.errors import AnalysisError
+from streams.analysis.key import KeyAccumulator
+from streams.analysis.loudness import REPLAY_GAIN_REFERENCE_LUFS, LoudnessMeter
+from streams.analysis.mood import (
+    DanceabilityAccumulator,
+    danceability_to_unit,
+    estimate_mood,
+    timbre,
+)
+from streams.analysis.notation import Scale, camelot, open_key
+from streams.analysis.onset import OnsetAccumulator
+from streams.analysis.probe import Probe, check_file, probe
+from streams.analysis.tempo import estimate_tempo
+from streams.analysis.version import ANALYZER_VERSION
+
+MIN_DURATION_S = 5.0  # below this there are too few beats/chords for tempo or key
+
+
+@dataclass(frozen=True)
+class Features:
+    """Everything measured for one file. `timings` (CPU seconds per stage) is excluded
+    from equality so that two analyses of the same file compare equal."""
+
+    path: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    codec: str
+    bit_rate: int | None
+    bpm: float
+    bpm_confidence: float
+    beats_count: int
+    key: str
+    scale: Scale
+    key_strength: float
+    camelot: str
+    open_key: str
+    loudness_lufs: float
+    loudness_range_lu: float
+    peak_dbfs: float
+    replay_gain_db: float
+    danceability: float
+    energy: float
+    arousal: float
+    valence: float
+    mood: str
+    analyzer_version: int
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Pipeline:
+    """Fresh accumulators (and so fresh Essentia state) for exactly one file."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+        self.loudness = LoudnessMeter(ANALYSIS_RATE, channels)
+        self.onsets = OnsetAccumulator()
+        self.key = KeyAccumulator()
+        self.dance = DanceabilityAccumulator()
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        # thread CPU time: unaffected by other engineers' load or by other threads
+        start = time.thread_time()
+        try:
+            yield
+        finally:
+            self.cpu[stage] = self.cpu.get(stage, 0.0) + time.thread_time() - start
+
+    def feed(self, chunk: Chunk) -> None:
+        with self.timed("decode"):
+            planar = np.ascontiguousarray(chunk.T)  # one de-interleave for every consumer
+            mono = planar[0] if len(planar) == 1 else (planar[0] + planar[1]) * np.float32(0.5)
+        with self.timed("loudness"):
+            self.loudness.feed(planar)
+        with self.timed("tempo"):
+            self.onsets.feed(mono)
+        with self.timed("key"):
+            self.key.feed(mono)
+        with self.timed("danceability"):
+            self.dance.feed(mono)
+
+
+def _decode(path: Path, channels: int, pipeline: _Pipeline) -> DecodedStream:
+    stream = DecodedStream(path, channels)
+    chunks = iter(stream)
+    while True:
+        with pipeline.timed("decode"):
+            chunk = next(chunks, None)
+        if chunk is None:
+            break
+        pipeline.feed(chunk)
+    return stream
+
+
+def _format_facts(meta: Probe | None, stderr: str, decoded_channels: int) -> tuple[
+        str, int, int, int | None]:
+    native = native_format(stderr)
+    codec = (meta.codec if meta else None) or native.codec or "unknown"
+    rate = (meta.sample_rate if meta else None) or native.sample_rate or ANALYSIS_RATE
+    channels = (meta.channels if meta else None) or native.channels or decoded_channels
+    bit_rate = (meta.bit_rate if meta else None) or native.bit_rate
+    return codec, rate, channels, bit_rate
+
+
+def analyse_file(path: str | Path) -> Features:
+    """Analyse one audio file; raises AnalysisError with a precise reason on failure."""
+    path = Path(path)
+    started = time.thread_time()
+    check_file(path)
+    meta = probe(path)
+    decode_channels = 1 if meta is not None and meta.channels == 1 else 2
+    pipeline = _Pipeline(decode_channels)
+    try:
+        stream = _decode(path, decode_channels, pipeline)
+    except OSError as exc:
+        raise AnalysisError("io_error", f"reading decoded audio failed: {exc}", True) from exc
+    stats = stream.stats
+    if stats.frames == 0:
+        raise decode_failure(stats, meta)
+    duration = stats.frames / ANALYSIS_RATE
+    check_truncation(duration, meta)
+    if duration < MIN_DURATION_S:
+        raise AnalysisError("too_short", f"{duration:.1f} s of audio, need {MIN_DURATION_S:.0f} s")
+    features = _features(path, meta, stats.stderr, duration, stats.peak_dbfs, pipeline)
+    pipeline.cpu["decode"] = pipeline.cpu.get("decode", 0.0) + stats.cpu_s
+    pipeline.cpu["total"] = time.thread_time() - started + stats.cpu_s
+    return replace(features, timings={k: round(v, 4) for k, v in pipeline.cpu.items()})
+
+
+def _features(path: Path, meta: Probe | None, stderr: str, duration: float,
+              native_peak: float | None, pipeline: _Pipeline) -> Features:
+    with pipeline.timed("loudness"):
+        loud = pipeline.loudness.result(native_peak)
+    if loud.integrated_lufs is None:
+        raise AnalysisError("too_short", "no audible signal (everything below -70 LUFS)")
+    with pipeline.timed("tempo"):
+        frames = pipeline.onsets.result()
+        tempo = estimate_tempo(frames.flux, frames.flux_low, frames.flux_high)
+    with pipeline.timed("key"):
+        key = pipeline.key.result()
+    if key is None:
+        raise AnalysisError("too_short", "no tonal content found")
+    with pipeline.timed("danceability"):
+        dance = danceability_to_unit(pipeline.dance.result())
+    with pipeline.timed("mood"):
+        mood = estimate_mood(loud.integrated_lufs, tempo.bpm, key.scale == "major",
+                             key.strength, dance, timbre(frames))
+    codec, rate, channels, bit_rate = _format_facts(meta, stderr, pipeline.channels)
+    peak = loud.peak_dbfs if math.isfinite(loud.peak_dbfs) else -120.0
+    return Features(
+        path=str(path), duration_s=round(duration, 3), sample_rate=rate, channels=channels,
+        codec=codec, bit_rate=bit_rate, bpm=round(tempo.bpm, 2),
+        bpm_confidence=round(tempo.confidence, 3), beats_count=tempo.beats_count,
+        key=key.key, scale=key.scale, key_strength=round(key.strength, 3),
+        camelot=camelot(key.key, key.scale), open_key=open_key(key.key, key.scale),
+        loudness_lufs=round(loud.integrated_lufs, 2), loudness_range_lu=round(loud.range_lu, 2),
+        peak_dbfs=round(peak, 2),
+        replay_gain_db=round(REPLAY_GAIN_REFERENCE_LUFS - loud.integrated_lufs, 2),
+        danceability=round(dance, 3), energy=mood.energy, arousal=mood.arousal,
+        valence=mood.valence, mood=mood.label, analyzer_version=ANALYZER_VERSION,
+        timings={},
+    )
+

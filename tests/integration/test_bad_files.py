@@ -1,0 +1,100 @@
+"""The bad-file zoo through the real analysis worker: every file accounted for, none missing,
+failures carry a reason and land in the dead-letter topic, good files still get analysed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from infra.corpus.bad_files import click_track, generate_bad_files
+from infra.kafka_admin import ensure_topics
+from infra.settings import Settings
+from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
+from schemas.codec import decode
+from schemas.envelope import file_id_for
+from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
+from schemas.topics import analysis_topic, deadletter_topic
+from streams.publishing.fileinfo import read_file_info
+from streams.publishing.sinks import KafkaSink, event_headers
+from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
+
+SERVICES = ("kafka", "redis")
+# Permanent failures must say why; which reason is the analyser's call, but it must be one
+# of these for each kind (a truncated mp3 may still decode what is left).
+EXPECTED: dict[str, set[str]] = {
+    "empty": {"empty"}, "random": {"not_audio", "corrupt", "unsupported"},
+    "text": {"not_audio", "corrupt", "unsupported"}, "vanished": {"not_found"},
+    "truncated": {"completed", "corrupt"}, "silent": {"completed", "too_short"},
+    "short": {"completed", "too_short"}, "long": {"completed"}, "good": {"completed"},
+}
+
+
+@pytest.fixture
+async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
+    name = f"b{uid}"
+    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
+    yield name
+
+
+async def publish(settings: Settings, prefix: str, files: dict[str, Path]) -> dict[str, str]:
+    """One FileDiscovered per file; returns file_id -> kind."""
+    sink = KafkaSink(settings.kafka_bootstrap_servers, prefix)
+    await sink.start()
+    ids: dict[str, str] = {}
+    try:
+        for kind, path in files.items():
+            if path.exists():
+                info = read_file_info(path.parent, path)
+            else:  # deleted between the event and the analysis
+                info = FileInfo(path=str(path), library_root=str(path.parent),
+                                relative_path=path.name, size=1234, mtime=1.0,
+                                content_hash=kind, format="mp3")
+            fid = file_id_for(info.library_root, info.relative_path)
+            ids[fid] = kind
+            event = FileDiscovered.create(file_id=fid, correlation_id="bad-files",
+                                          payload=FileDiscoveredPayload(file=info))
+            await sink.send(event, event_headers(event, {}))
+        await sink.flush()
+    finally:
+        await sink.close()
+    return ids
+
+
+async def test_every_bad_file_is_accounted_for(settings: Settings, prefix: str,
+                                               tmp_path: Path) -> None:
+    files = generate_bad_files(tmp_path / "zoo", long_seconds=7200.0)
+    files["good"] = click_track(tmp_path / "zoo" / "good.mp3", 30.0, 44100, "128k")
+    files["vanished"] = tmp_path / "zoo" / "vanished.mp3"
+    ids = await publish(settings, prefix, files)
+    worker = WorkerProcess("analysis", prefix, tmp_path / "analysis.log",
+                           env={"TRACKTION_TRACING": "off", "ANALYSIS_TIMEOUT": "300"})
+    worker.start()
+    outcome: dict[str, str] = {}
+
+    async def all_done() -> bool:
+        records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+        for record in records:
+            event = decode(record.value)
+            if isinstance(event, AnalysisCompleted):
+                outcome[event.file_id] = "completed"
+            elif isinstance(event, AnalysisFailed):
+                outcome[event.file_id] = event.payload.reason
+        return set(outcome) >= set(ids)
+
+    try:
+        assert await wait_until(all_done, 600, 1.0), \
+            f"missing: {[ids[f] for f in set(ids) - set(outcome)]}"
+        assert worker.alive(), "a bad file took the worker down"
+    finally:
+        worker.stop_quietly()
+    by_kind = {ids[fid]: reason for fid, reason in outcome.items()}
+    for kind, allowed in EXPECTED.items():
+        assert by_kind[kind] in allowed, f"{kind}: got {by_kind[kind]}, expected {allowed}"
+    await asyncio.sleep(0)
+    dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(prefix))
+    dead_reasons = sorted(r.headers["deadletter_reason"].decode().split(":")[0] for r in dead)
+    failed = sorted(r for r in by_kind.values() if r != "completed")
+    assert dead_reasons == failed

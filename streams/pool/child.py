@@ -41,6 +41,9 @@ def child_main(conn: Connection, analyse_ref: str = DEFAULT_ANALYSE) -> None:
     # child must finish the file it is on rather than die mid-analysis.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     analyse_file = _load(analyse_ref)
+    # Imports (Essentia, numpy) take seconds; say when they are done so the parent's
+    # per-file timeout measures analysis, not interpreter start-up.
+    conn.send(("ready", None, rss_mb()))
 
     while True:
         try:

@@ -21,7 +21,8 @@ from infra.metrics import ANALYSIS_TIMEOUTS, ANALYSIS_WORKER_UTILIZATION
 from streams.pool.child import DEFAULT_ANALYSE, Reply, child_main
 
 log = get_logger("pool")
-_ctx = mp.get_context("spawn")  # fork would copy the event loop, Kafka clients and threads
+_ctx = mp.get_context("spawn")
+STARTUP_TIMEOUT_S = 120.0  # a fresh child imports Essentia and numpy before it is ready  # fork would copy the event loop, Kafka clients and threads
 
 
 class PoolTaskError(Exception):
@@ -35,6 +36,7 @@ class _Worker:
     process: SpawnProcess
     conn: Connection
     tasks: int = 0
+    ready: bool = False
 
 
 @dataclass(order=True)
@@ -112,6 +114,12 @@ class AnalysisPool:
     def _roundtrip(self, worker: _Worker, path: str) -> Reply | None:
         """Blocking, in a thread: send, wait up to the timeout, receive. None means timed out."""
         try:
+            if not worker.ready:
+                if not worker.conn.poll(STARTUP_TIMEOUT_S):
+                    return ("err", ("internal", "analysis worker did not start", True),
+                            float("inf"))
+                worker.conn.recv()  # the child's "ready"
+                worker.ready = True
             worker.conn.send(path)
             if not worker.conn.poll(self.timeout_s):
                 return None

@@ -63,15 +63,18 @@ async def publish(settings: Settings, prefix: str, files: dict[str, Path]) -> di
     return ids
 
 
-async def test_every_bad_file_is_accounted_for(settings: Settings, prefix: str,
-                                               tmp_path: Path) -> None:
-    files = generate_bad_files(tmp_path / "zoo", long_seconds=7200.0)
-    files["good"] = click_track(tmp_path / "zoo" / "good.mp3", 30.0, 44100, "128k")
-    files["vanished"] = tmp_path / "zoo" / "vanished.mp3"
-    ids = await publish(settings, prefix, files)
-    worker = WorkerProcess("analysis", prefix, tmp_path / "analysis.log",
-                           env={"TRACKTION_TRACING": "off", "ANALYSIS_TIMEOUT": "300"})
-    worker.start()
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("zoo")
+    files = generate_bad_files(root, long_seconds=7200.0)
+    files["good"] = click_track(root / "good.mp3", 30.0, 44100, "128k")
+    files["vanished"] = root / "vanished.mp3"
+    return files
+
+
+async def outcomes(settings: Settings, prefix: str, ids: dict[str, str], timeout_s: float,
+                   worker: WorkerProcess) -> dict[str, str]:
+    """kind -> "completed" or the failure reason, once every file has a result."""
     outcome: dict[str, str] = {}
 
     async def all_done() -> bool:
@@ -85,12 +88,21 @@ async def test_every_bad_file_is_accounted_for(settings: Settings, prefix: str,
         return set(outcome) >= set(ids)
 
     try:
-        assert await wait_until(all_done, 600, 1.0), \
+        assert await wait_until(all_done, timeout_s, 1.0), \
             f"missing: {[ids[f] for f in set(ids) - set(outcome)]}"
         assert worker.alive(), "a bad file took the worker down"
     finally:
         worker.stop_quietly()
-    by_kind = {ids[fid]: reason for fid, reason in outcome.items()}
+    return {ids[fid]: reason for fid, reason in outcome.items()}
+
+
+async def test_every_bad_file_is_accounted_for(settings: Settings, prefix: str,
+                                               zoo: dict[str, Path], tmp_path: Path) -> None:
+    ids = await publish(settings, prefix, zoo)
+    worker = WorkerProcess("analysis", prefix, tmp_path / "analysis.log",
+                           env={"TRACKTION_TRACING": "off", "ANALYSIS_TIMEOUT": "300"})
+    worker.start()
+    by_kind = await outcomes(settings, prefix, ids, 600, worker)
     for kind, allowed in EXPECTED.items():
         assert by_kind[kind] in allowed, f"{kind}: got {by_kind[kind]}, expected {allowed}"
     await asyncio.sleep(0)
@@ -98,3 +110,15 @@ async def test_every_bad_file_is_accounted_for(settings: Settings, prefix: str,
     dead_reasons = sorted(r.headers["deadletter_reason"].decode().split(":")[0] for r in dead)
     failed = sorted(r for r in by_kind.values() if r != "completed")
     assert dead_reasons == failed
+
+
+async def test_a_stuck_analysis_times_out_without_blocking_others(
+        settings: Settings, prefix: str, zoo: dict[str, Path], tmp_path: Path) -> None:
+    ids = await publish(settings, prefix, {k: zoo[k] for k in ("long", "good", "short")})
+    worker = WorkerProcess("analysis", prefix, tmp_path / "analysis.log",
+                           env={"TRACKTION_TRACING": "off", "ANALYSIS_TIMEOUT": "1.5",
+                                "ANALYSIS_MAX_WORKERS": "1"})
+    worker.start()
+    by_kind = await outcomes(settings, prefix, ids, 180, worker)
+    assert by_kind["long"] == "timeout"
+    assert by_kind["good"] == "completed"  # the replaced worker carried on

@@ -1,0 +1,164 @@
+"""Generate the "Event catalogue" section of docs/events.md from the event types themselves.
+
+Walks `schemas.codec.EVENT_TYPES` and each event's msgspec struct fields recursively
+(`msgspec.inspect`), printing one markdown table per event: field (dotted path into nested
+structs), JSON type, and whether it is required or its default. The block between the
+`<!-- catalogue:start -->` and `<!-- catalogue:end -->` markers in docs/events.md is
+replaced; tests/unit/schemas/test_event_catalogue.py fails when the committed block differs.
+
+    .venv/bin/python scripts/gen_event_catalogue.py            # rewrite docs/events.md
+    .venv/bin/python scripts/gen_event_catalogue.py --check    # exit 1 if it is stale
+    .venv/bin/python scripts/gen_event_catalogue.py --print    # print the block only
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from msgspec import inspect as mi
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script from anywhere: make `schemas` importable
+    sys.path.insert(0, str(REPO))
+
+from schemas.codec import EVENT_TYPES  # noqa: E402
+
+DOC = REPO / "docs" / "events.md"
+START = "<!-- catalogue:start -->"
+END = "<!-- catalogue:end -->"
+
+_SCALARS: dict[type[mi.Type], str] = {
+    mi.StrType: "string", mi.IntType: "integer", mi.FloatType: "number", mi.BoolType: "boolean",
+    mi.NoneType: "null", mi.DateTimeType: "datetime (RFC 3339, UTC)", mi.AnyType: "any",
+}
+
+
+def type_name(t: mi.Type) -> str:
+    """A short, deterministic rendering of a msgspec type for a markdown cell."""
+    for cls, name in _SCALARS.items():
+        if isinstance(t, cls):
+            return name
+    if isinstance(t, mi.LiteralType):
+        return " \\| ".join(f'`"{v}"`' if isinstance(v, str) else f"`{v}`" for v in t.values)
+    if isinstance(t, mi.UnionType):
+        return " \\| ".join(type_name(member) for member in t.types)
+    if isinstance(t, mi.StructType):
+        return f"object `{t.cls.__name__}`"
+    if isinstance(t, mi.ListType | mi.TupleType | mi.VarTupleType | mi.SetType):
+        item = getattr(t, "item_type", None)
+        return f"array of {type_name(item)}" if item is not None else "array"
+    if isinstance(t, mi.DictType):
+        return f"object of {type_name(t.value_type)}"
+    return type(t).__name__.removesuffix("Type").lower()
+
+
+def default_text(field: mi.Field) -> str:
+    if field.required:
+        return "required"
+    value: Any = field.default
+    if value is msgspec.NODEFAULT and field.default_factory is not msgspec.NODEFAULT:
+        value = field.default_factory()
+    if isinstance(value, msgspec.Struct):
+        empty = type(value)() if _all_optional(type(value)) else None
+        return f"default `{type(value).__name__}()`" if value == empty else f"default `{value!r}`"
+    return f"default `{msgspec.json.encode(value).decode()}`"  # as it appears on the wire
+
+
+def _all_optional(cls: type[msgspec.Struct]) -> bool:
+    info = mi.type_info(cls)
+    return isinstance(info, mi.StructType) and not any(f.required for f in info.fields)
+
+
+def _struct_of(t: mi.Type) -> mi.StructType | None:
+    """The struct a field holds, also through `Struct | None`, so nested fields are listed."""
+    if isinstance(t, mi.StructType):
+        return t
+    if isinstance(t, mi.UnionType):
+        structs = [m for m in t.types if isinstance(m, mi.StructType)]
+        return structs[0] if len(structs) == 1 else None
+    return None
+
+
+def rows(struct: mi.StructType, prefix: str = "") -> Iterator[tuple[str, str, str]]:
+    """(dotted field, type, required/default) for every field, depth first."""
+    for field in struct.fields:
+        name = f"{prefix}{field.encode_name}"
+        yield name, type_name(field.type), default_text(field)
+        nested = _struct_of(field.type)
+        if nested is not None:
+            yield from rows(nested, f"{name}.")
+
+
+def event_table(tag: str, cls: type[Any]) -> list[str]:
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    version = cls.SCHEMA_VERSION
+    lines = [f"### {tag} (schema_version {version})", ""]
+    payload = next((f for f in info.fields if f.name == "payload"), None)
+    nested = _struct_of(payload.type) if payload is not None else None
+    doc = (nested.cls.__doc__ or "").strip().splitlines() if nested is not None else []
+    if doc:  # the payload's docstring says what is special about this event
+        lines += [f"{nested.cls.__name__}: {doc[0]}", ""]  # type: ignore[union-attr]
+    lines += ["| field | type | required / default |", "|---|---|---|",
+              f'| `{info.tag_field}` | `"{info.tag}"` | required (the tag) |']
+    lines += [f"| `{name}` | {kind} | {default} |" for name, kind, default in rows(info)]
+    return [*lines, ""]
+
+
+def render() -> str:
+    """The whole generated block, markers included."""
+    lines = [START, "",
+             "<!-- Generated by scripts/gen_event_catalogue.py from schemas/; do not edit. -->",
+             ""]
+    for tag, cls in EVENT_TYPES.items():
+        lines += event_table(tag, cls)
+    return "\n".join([*lines, END])
+
+
+def replace_block(text: str, block: str) -> str:
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"{DOC}: markers {START} ... {END} not found")
+    return text[:start] + block + text[end + len(END):]
+
+
+def committed_block(text: str) -> str:
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"{DOC}: markers {START} ... {END} not found")
+    return text[start:end + len(END)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--check", action="store_true", help="exit 1 if docs/events.md is stale")
+    group.add_argument("--print", action="store_true", help="print the generated block")
+    args = parser.parse_args(argv)
+    block = render()
+    if args.print:
+        print(block)
+        return 0
+    text = DOC.read_text()
+    if args.check:
+        if committed_block(text) != block:
+            print(f"{DOC} catalogue is stale: run scripts/gen_event_catalogue.py",
+                  file=sys.stderr)
+            return 1
+        return 0
+    updated = replace_block(text, block)
+    if updated != text:
+        DOC.write_text(updated)
+        print(f"updated {DOC.relative_to(REPO)}")
+    else:
+        print(f"{DOC.relative_to(REPO)} already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

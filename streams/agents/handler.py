@@ -71,22 +71,54 @@ class AnalysisHandler:
         self._prefix = prefix
         self._version = analyzer_version
         self._retry = retry or RetryPolicy()
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def handle(self, value: bytes, headers: list[tuple[str, bytes]] | None) -> None:
+        """Process one record; returns only once its outcome is durably in Kafka.
+
+        Faust acks a record when the agent moves on, even after an exception, so nothing
+        may escape from here: a failed produce is retried until it succeeds (or the worker
+        is stopped, in which case the offset is not committed and the record comes back).
+        """
         try:
             event = decode(value)
         except SchemaError as exc:
-            await self._deadletter(value, headers, exc.reason, str(exc))
+            await self._retry_io(self._deadletter, value, headers, exc.reason, str(exc))
             return
         info = _needs_analysis(event)
         if info is None:
             return
+        # Actors take records in order; FIFO locks per file keep one file's events in that
+        # order even though several actors run at once (results are last-writer-wins).
+        lock = self._locks.setdefault(event.file_id, asyncio.Lock())
+        try:
+            async with lock:
+                await self._retry_io(self._traced, event, info, headers)
+        finally:
+            if not lock.locked() and not lock._waiters:
+                self._locks.pop(event.file_id, None)
+
+    async def _traced(self, event: Event, info: FileInfo,
+                      headers: list[tuple[str, bytes]] | None) -> None:
         attrs = event_attributes(event.correlation_id, event.file_id, event.event_id)
         with tracer("tracktion.analysis").start_as_current_span(
                 "analyse", context=extract_from_kafka(headers), kind=trace.SpanKind.CONSUMER,
                 attributes={**attrs, "path": info.path}):
             force = isinstance(event, AnalysisRequested) and event.payload.force
             await self._analyse(event, info, force)
+
+    async def _retry_io(self, step: Callable[..., Awaitable[None]], *args: Any) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await step(*args)
+                return
+            except (asyncio.CancelledError, PoolTaskError):
+                raise
+            except Exception as exc:  # Kafka unreachable, produce timed out, a bug
+                log.error("analysis_step_failed_retrying", error=repr(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def _analyse(self, event: Event, info: FileInfo, force: bool) -> None:
         started = time.perf_counter()
@@ -132,7 +164,9 @@ class AnalysisHandler:
             event_id=derived_id(event.event_id, "completed"), payload=payload))
         ANALYSIS_FILES.labels("cached" if cached else "succeeded").inc()
         if not cached:
-            ANALYSIS_DURATION.labels("total").observe(elapsed)
+            # "total" and per-feature come from inside the analyser (the work itself);
+            # "end_to_end" adds the wait for a free pool worker and the result produce.
+            ANALYSIS_DURATION.labels("end_to_end").observe(elapsed)
             for feature, seconds in timings.items():
                 ANALYSIS_DURATION.labels(feature).observe(seconds)
         log.info("analysis_completed", file_id=event.file_id, correlation_id=event.correlation_id,

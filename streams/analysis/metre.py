@@ -29,8 +29,12 @@ MIN_BPM, MAX_BPM = 40.0, 190.0
 GRID = 24  # profile phases: divisible by 2, 3, 4, 6, 8, 12
 _WINDOW, _HOP, _MAX_WINDOWS = 1024, 512, 48
 _DRIFT = np.linspace(-0.03, 0.03, 13)
-Q_SLOW, Q_FAST, Q_SPLIT_BPM = 0.04, 0.2, 90.0  # sixteenth activity needed to double
-M_DOUBLE = 0.8  # mid-points this strong are beats whatever the sixteenths do
+# Evidence needed to double a level, lower below SPLIT_BPM: claiming a tempo under 90 BPM
+# while its sixteenths are busy or its mid-points nearly as strong as its beats is rarely
+# right (true ballads/hip-hop have m <= 0.5, q ~ 0 on both corpora).
+SPLIT_BPM = 90.0
+Q_SLOW, Q_FAST = 0.04, 0.2  # sixteenth activity
+M_SLOW, M_FAST = 0.6, 0.8  # mid-point strength
 T3_TRIPLE = 0.5
 
 
@@ -91,8 +95,8 @@ def metrical_bpm(profile: F64, start_bpm: float) -> float:
         bpm, step = 3 * bpm, GRID // 3
     while step >= 4 and 2 * bpm <= MAX_BPM:
         mid, quarter = level_ratios(profile, step)
-        needed_q = Q_SLOW if bpm < Q_SPLIT_BPM else Q_FAST
-        if quarter < needed_q and mid < M_DOUBLE:
+        slow = bpm < SPLIT_BPM
+        if quarter < (Q_SLOW if slow else Q_FAST) and mid < (M_SLOW if slow else M_FAST):
             break
         bpm, step = 2 * bpm, step // 2
     return float(np.clip(bpm, MIN_BPM, MAX_BPM))

@@ -33,7 +33,7 @@ F64 = npt.NDArray[np.float64]
 ACF_WINDOW, ACF_HOP = 1024, 512  # ~11.9 s windows, 50 % overlap
 _ACF_BATCH = 64
 _BEAT_SEGMENT, _BEAT_OVERLAP = 32768, 1024  # ~6.3 min segments, ~12 s overlap
-START_BAND_BPM = (35.0, 80.0)
+START_BAND_BPM = (40.0, 80.0)
 _DEGARA_SPAN = 1.12  # beat tracker tempo range around our estimate
 MMA_MAX_BITS = 5.32  # log2(40): the information-gain ceiling of TempoTapMaxAgreement
 # Essentia's guidance for MMA bits: <1 very low, 1-1.5 low, 1.5-3.5 good, >3.5 excellent.

@@ -52,13 +52,31 @@ class Bridge:
             bootstrap_servers=self._kafka_bootstrap, acks="all", enable_idempotence=True,
             linger_ms=5, max_batch_size=512 * 1024)
         await self._producer.start()
+        await self._connect()
+        log.info("bridge_started", queue=self._topology.queue, prefetch=self._prefetch)
+
+    async def _connect(self) -> None:
         # aiormq directly: aio-pika's per-message wrapper objects cost ~25% of the bridge's CPU.
         self._connection = await aiormq.connect(self._url)
         self._channel = channel = await self._connection.channel()
         await channel.basic_qos(prefetch_count=self._prefetch)
         await declare_raw(channel, self._topology)
         await channel.basic_consume(self._topology.queue, self._on_message, no_ack=False)
-        log.info("bridge_started", queue=self._topology.queue, prefetch=self._prefetch)
+
+    async def _reconnect(self) -> None:
+        """RabbitMQ went away: its unacked deliveries are requeued by the broker, so drop the
+        buffer (acking those tags on a new channel would be wrong) and connect again."""
+        self._buffer.clear()
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                await self._connect()
+                log.info("bridge_reconnected")
+                return
+            except Exception as exc:
+                log.warning("bridge_reconnect_failed", error=repr(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
 
     async def _on_message(self, message: aiormq.abc.DeliveredMessage) -> None:
         self._buffer.append(message)
@@ -70,6 +88,9 @@ class Bridge:
         self._idle.clear()
         try:
             while not self._stopping.is_set():
+                if self._connection is None or self._connection.is_closed:
+                    await self._reconnect()
+                    continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._linger_s)
                 except TimeoutError:
@@ -100,7 +121,10 @@ class Bridge:
             await self._settle(batch[-1], ack=False)
             await asyncio.sleep(1.0)
             return
-        await self._settle(batch[-1], ack=True)
+        try:
+            await self._settle(batch[-1], ack=True)
+        except Exception as exc:  # connection lost: the broker redelivers, Kafka dedups later
+            log.warning("bridge_ack_failed", error=repr(exc), batch=len(batch))
         self._count(routes)
         log.debug("bridge_batch", size=len(batch),
                   ms=round((time.perf_counter() - started) * 1e3, 1))

@@ -37,7 +37,7 @@ def route(body: bytes, amqp_headers: Mapping[str, Any] | None, prefix: str) -> R
     try:
         event = decode(body)
     except SchemaError as exc:
-        reason = f"{exc.reason}: {exc}"[:500]
+        reason = str(exc)[:500]  # "<reason>: <detail>"
         dl_headers = {**carried, h.DEADLETTER_REASON: reason, h.DEADLETTER_SOURCE: "bridge"}
         return Route(deadletter_topic(prefix), None, h.kafka_headers(dl_headers), exc.reason)
     values = {h.EVENT_ID: event.event_id, h.EVENT_TYPE: event.event_type,

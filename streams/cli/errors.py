@@ -12,9 +12,10 @@ HINT = "Is the local stack up? Start it with `make stack-up` or `tracktion stack
 
 def _is_connection_error(exc: BaseException) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
+    # Not every OSError: a taken port or a missing file must show its own message.
     return bool(names & {"KafkaConnectionError", "ConnectionError", "AMQPConnectionError",
                          "ServiceUnavailable", "ConnectionRefusedError",
-                         "CannotConnectNowError", "OSError"})
+                         "CannotConnectNowError", "gaierror"})
 
 
 def run_with_friendly_errors(app: Callable[[], object]) -> None:

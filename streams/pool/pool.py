@@ -21,8 +21,8 @@ from infra.metrics import ANALYSIS_TIMEOUTS, ANALYSIS_WORKER_UTILIZATION
 from streams.pool.child import DEFAULT_ANALYSE, Reply, child_main
 
 log = get_logger("pool")
-_ctx = mp.get_context("spawn")
-STARTUP_TIMEOUT_S = 120.0  # a fresh child imports Essentia and numpy before it is ready  # fork would copy the event loop, Kafka clients and threads
+_ctx = mp.get_context("spawn")  # fork would copy the event loop, Kafka clients and threads
+STARTUP_TIMEOUT_S = 120.0  # a fresh child imports Essentia and numpy before it is ready
 
 
 class PoolTaskError(Exception):

@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4317"
     jaeger_query_url: str = "http://127.0.0.1:16686"
     otel_traces_sampler: str = "parentbased_always_on"
-    otel_service_name: str = "tracktion"
 
     analysis_max_workers: int = _default_workers()
     analysis_batch_size: int = 32

@@ -25,8 +25,11 @@ def repo_root() -> Path:
 
 
 def default_paths(state: Path | None = None) -> StackPaths:
+    """The repo's `.stack/`, or STACK_DIR when set (e.g. to keep state on a bigger disk)."""
     root = repo_root()
-    return StackPaths(repo=root, state=(state or root / ".stack").resolve())
+    from infra.settings import get_settings
+
+    return StackPaths(repo=root, state=(state or get_settings().stack_dir).resolve())
 
 
 def load_services(paths: StackPaths, names: list[str] | None = None) -> list[Service]:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from infra.settings import get_settings
+from infra.telemetry import init_tracing, shutdown_tracing
 from streams.ops.reanalyse import Selection, request_reanalysis, select_tracks
 from streams.ops.replay import ReplayRefusedError, replay_store
 from streams.worker.projections_role import STORES, namespace
@@ -88,6 +89,9 @@ def reanalyse(
     if not rows:
         typer.echo("nothing to re-analyse")
         return
+    init_tracing("tracktion-publish", settings.otel_exporter_otlp_endpoint,
+                 settings.otel_traces_sampler)
     cid = asyncio.run(request_reanalysis(settings, rows, prefix=prefix))
+    shutdown_tracing()
     typer.echo(f"requested re-analysis of {len(rows)} file(s); correlation id {cid} "
                f"(follow with `tracktion progress {cid} --follow`)")

@@ -1,0 +1,59 @@
+"""Re-publishing an unchanged file is served from the result cache; --force re-analyses it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from infra.corpus.bad_files import click_track
+from infra.kafka_admin import ensure_topics
+from infra.settings import Settings
+from schemas.analysis_events import AnalysisCompleted
+from schemas.codec import decode
+from schemas.topics import analysis_topic
+from streams.publishing.publisher import publish_paths
+from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
+
+SERVICES = ("kafka", "redis")
+
+
+@pytest.fixture
+async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
+    name = f"c{uid}"
+    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
+    yield name
+
+
+async def completed(settings: Settings, prefix: str) -> list[AnalysisCompleted]:
+    records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+    events = [decode(r.value) for r in records]
+    return sorted((e for e in events if isinstance(e, AnalysisCompleted)),
+                  key=lambda e: e.occurred_at)
+
+
+async def test_unchanged_file_is_not_reanalysed_unless_forced(settings: Settings, prefix: str,
+                                                               tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    click_track(lib / "song.mp3", 12.0, 44100, "128k")
+    worker = WorkerProcess("analysis", prefix, tmp_path / "analysis.log",
+                           env={"TRACKTION_TRACING": "off"})
+    worker.start()
+    try:
+        for n, force in enumerate((False, False, True), start=1):
+            await publish_paths([lib], settings, via="kafka", prefix=prefix, force=force)
+
+            async def arrived(n: int = n) -> bool:
+                return len(await completed(settings, prefix)) >= n
+
+            assert await wait_until(arrived, 120), f"result {n} missing"
+    finally:
+        worker.stop_quietly()
+    first, again, forced = await completed(settings, prefix)
+    assert [first.payload.cached, again.payload.cached, forced.payload.cached] == \
+        [False, True, False]
+    assert again.payload.features == first.payload.features
+    assert len({first.payload.analysis_id, again.payload.analysis_id,
+                forced.payload.analysis_id}) == 3

@@ -144,7 +144,12 @@ class AnalysisHandler:
                     continue
                 await self._failed(event, info, exc, attempt)
                 return
-            await self._cache.put(self._version, info.content_hash, features)
+            actual = features.pop("_content_hash", None) or info.content_hash
+            if actual != info.content_hash:
+                log.info("analysis_content_changed", file_id=event.file_id,
+                         published_hash=info.content_hash, analysed_hash=actual)
+                info = msgspec.structs.replace(info, content_hash=actual)
+            await self._cache.put(self._version, actual, features)
             await self._completed(event, info, features, started, cached=False)
             return
 

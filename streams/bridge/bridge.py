@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiormq
 import aiormq.abc
@@ -21,6 +22,7 @@ from infra.logging import get_logger
 from infra.metrics import BRIDGE_EVENTS, DEADLETTERS
 from infra.telemetry import extract_from_mapping, inject, tracer
 from schemas import headers as h
+from streams.bridge.partitioner import partitions_for
 from streams.bridge.routing import Route, route
 
 log = get_logger("bridge")
@@ -45,6 +47,8 @@ class Bridge:
         self._channel: aiormq.abc.AbstractChannel | None = None
         self.forwarded = 0
         self.deadlettered = 0
+        self._partition_counts: dict[str, int] = {}
+        self._spread = 0
 
     async def start(self) -> None:
         # aiokafka binds to the running loop, so the producer is created here, not in __init__.
@@ -104,15 +108,9 @@ class Bridge:
 
     async def _forward(self, batch: list[aiormq.abc.DeliveredMessage]) -> None:
         started = time.perf_counter()
-        assert self._producer is not None, "start() first"
-        futures = []
-        routes: list[Route] = []
-        for message in batch:
-            target = self._route_traced(message)
-            routes.append(target)
-            futures.append(await self._producer.send(
-                target.topic, message.body, key=target.key, headers=target.headers))
+        routes = [self._route_traced(message) for message in batch]
         try:
+            futures = await self._produce(batch, routes)
             await asyncio.gather(*futures)
         except Exception as exc:
             # Nothing of this batch is acked: RabbitMQ redelivers it all, Kafka may hold some
@@ -128,6 +126,55 @@ class Bridge:
         self._count(routes)
         log.debug("bridge_batch", size=len(batch),
                   ms=round((time.perf_counter() - started) * 1e3, 1))
+
+    async def _produce(self, batch: list[aiormq.abc.DeliveredMessage],
+                       routes: list[Route]) -> list[asyncio.Future[Any]]:
+        """Append records straight into per-partition batches (one send per partition).
+
+        Per-message `send()` costs a coroutine, a partitioner call and an accumulator lookup
+        each; building the batches here keeps the bridge's per-message work small. Order
+        within a partition is the delivery order, as with `send()`.
+        """
+        assert self._producer is not None, "start() first"
+        partitions = await self._partitions(routes)
+        builders: dict[tuple[str, int], Any] = {}
+        futures: list[asyncio.Future[Any]] = []
+        for message, target, partition in zip(batch, routes, partitions, strict=True):
+            slot = (target.topic, partition)
+            builder = builders.get(slot)
+            if builder is None:
+                builder = builders[slot] = self._producer.create_batch()
+            if builder.append(key=target.key, value=message.body, timestamp=None,
+                              headers=target.headers) is None:  # full: ship it, start anew
+                futures.append(await self._producer.send_batch(builder, slot[0],
+                                                               partition=partition))
+                builder = builders[slot] = self._producer.create_batch()
+                builder.append(key=target.key, value=message.body, timestamp=None,
+                               headers=target.headers)
+        for (topic, partition), builder in builders.items():
+            futures.append(await self._producer.send_batch(builder, topic, partition=partition))
+        return futures
+
+    async def _partitions(self, routes: list[Route]) -> list[int]:
+        assert self._producer is not None
+        out = [0] * len(routes)
+        by_topic: dict[str, list[int]] = {}
+        for i, target in enumerate(routes):
+            by_topic.setdefault(target.topic, []).append(i)
+        for topic, idx in by_topic.items():
+            count = self._partition_counts.get(topic)
+            if count is None:
+                count = self._partition_counts[topic] = len(
+                    await self._producer.partitions_for(topic))
+            keyed = [i for i in idx if routes[i].key is not None]
+            for i, partition in zip(keyed, partitions_for([routes[i].key or b"" for i in keyed],
+                                                          count), strict=True):
+                out[i] = partition
+            for i in idx:
+                if routes[i].key is None:  # dead letters have no key: spread them
+                    self._spread = (self._spread + 1) % count
+                    out[i] = self._spread
+        return out
 
     async def _settle(self, last: aiormq.abc.DeliveredMessage, ack: bool) -> None:
         """Ack (or requeue) every delivery up to `last` in one frame: batches are in order."""

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import msgspec
 
 from infra.settings import Settings
 from schemas.envelope import new_id
 from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload, FileInfo, Tags
+from streams.publishing.fileinfo import read_file_info
 from streams.publishing.priority import priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
 
@@ -78,6 +80,10 @@ async def request_reanalysis(settings: Settings, rows: list[asyncpg.Record], *,
                             relative_path=row["relative_path"], size=row["size"] or 0,
                             mtime=0.0, content_hash=row["content_hash"] or "",
                             format=row["format"] or "", tags=tags)
+            on_disk = Path(row["path"])
+            if on_disk.is_file():  # fresh size and hash: the file may have changed
+                info = msgspec.structs.replace(
+                    read_file_info(Path(row["library_root"]), on_disk), tags=tags)
             event = AnalysisRequested.create(
                 file_id=row["file_id"], correlation_id=correlation_id,
                 priority=priority_for(info.size),

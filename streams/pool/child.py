@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 # Messages: parent sends a path (str) or None (exit); child replies with one of
@@ -41,6 +43,7 @@ def child_main(conn: Connection, analyse_ref: str = DEFAULT_ANALYSE) -> None:
     # child must finish the file it is on rather than die mid-analysis.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     analyse_file = _load(analyse_ref)
+    from streams.publishing.fileinfo import content_hash
     # Imports (Essentia, numpy) take seconds; say when they are done so the parent's
     # per-file timeout measures analysis, not interpreter start-up.
     conn.send(("ready", None, rss_mb()))
@@ -54,8 +57,12 @@ def child_main(conn: Connection, analyse_ref: str = DEFAULT_ANALYSE) -> None:
             return
         reply: Reply
         try:
-            features = analyse_file(path)
-            reply = ("ok", features.to_dict(), rss_mb())
+            features = analyse_file(path).to_dict()
+            # The hash of the bytes actually analysed: the event's hash may be stale if the
+            # file changed after it was published, and cache entries must match content.
+            with contextlib.suppress(OSError):  # gone since: the event's hash stands
+                features["_content_hash"] = content_hash(Path(path))
+            reply = ("ok", features, rss_mb())
         except MemoryError:
             reply = ("err", ("memory", "out of memory while analysing", False), rss_mb())
         except Exception as exc:

@@ -86,6 +86,7 @@ async def run_roles(settings: Settings, roles: list[Role], role_label: str,
         try:
             await asyncio.wait_for(role.stop(), timeout=settings.shutdown_timeout)
         except TimeoutError:
+            exit_code = 1  # in-flight work was abandoned (it will be redelivered): say so
             log.warning("role_stop_timeout", role=role.name)
     for task in tasks:
         task.cancel()

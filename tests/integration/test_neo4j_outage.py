@@ -1,0 +1,120 @@
+"""Neo4j stopped for 30 s mid-run: the breaker opens, the projection pauses, and after Neo4j
+returns it catches up to exactly the state of a run without the outage.
+
+This stops the project's own Neo4j (`tracktion stack down neo4j`) and always starts it
+again, so it must not run beside another suite that needs Neo4j.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from neo4j import AsyncGraphDatabase
+
+from infra.kafka_admin import ensure_topics
+from infra.settings import Settings
+from projections.metrics import CIRCUIT_BREAKER_STATE
+from projections.neo4j.queries import dump_namespace
+from projections.runner import ProjectionRunner
+from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
+from schemas.codec import encode
+from schemas.topics import analysis_topic, lane_topic
+from streams.worker.projections_role import build_spec, source_topics
+from tests.e2e.support import cleanup_namespace
+from tests.integration.kafka_utils import REPO
+from tests.integration.projections.redis_support import batch_events
+
+SERVICES = ("kafka", "neo4j")
+OUTAGE_S = 30.0
+
+
+@pytest.fixture
+async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
+    name = f"n{uid}"
+    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
+    yield name
+    await cleanup_namespace(settings, f"{name}ref")
+    await cleanup_namespace(settings, name)
+
+
+def stack(action: str) -> None:
+    subprocess.run([sys.executable, "-m", "streams.cli.main", "stack", action, "neo4j"],
+                   cwd=REPO, check=True, capture_output=True, timeout=300)
+
+
+async def produce(settings: Settings, prefix: str, events: list[Any]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        futures = []
+        for event in events:
+            analysis = isinstance(event, AnalysisStarted | AnalysisCompleted | AnalysisFailed)
+            topic = analysis_topic(prefix) if analysis else lane_topic(event.priority, prefix)
+            futures.append(await producer.send(topic, encode(event), key=event.file_id.encode()))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
+    spec = build_spec("neo4j", settings, ns)
+    return ProjectionRunner(spec, settings, source_topics(prefix),
+                            group_id=f"{ns}.projection.neo4j", batch_size=200)
+
+
+async def graph(settings: Settings, ns: str) -> dict[str, Any]:
+    driver = AsyncGraphDatabase.driver(settings.neo4j_uri,
+                                       auth=(settings.neo4j_user, settings.neo4j_password))
+    try:
+        return await dump_namespace(driver, ns)
+    finally:
+        await driver.close()
+
+
+async def test_neo4j_outage_pauses_and_catches_up(settings: Settings, prefix: str) -> None:
+    events = batch_events("outage", 1500)
+    half = len(events) // 2
+    await produce(settings, prefix, events[:half])
+    live = runner(settings, prefix, prefix)
+    task = asyncio.create_task(live.run())
+    try:
+        while live.applied < 100:
+            await asyncio.sleep(0.1)
+        seen_before = len(live.breaker.transitions)  # the breaker is shared per process
+        stack("down")
+        try:
+            await produce(settings, prefix, events[half:])  # events keep arriving meanwhile
+            deadline = time.monotonic() + OUTAGE_S
+            applied_at_open = None
+            while time.monotonic() < deadline:
+                if live.state == "open" and applied_at_open is None:
+                    applied_at_open = live.applied
+                await asyncio.sleep(0.5)
+            gauge = CIRCUIT_BREAKER_STATE.labels(dependency="neo4j")._value.get()
+            assert live.state in ("open", "half_open") and gauge in (1, 2)
+            assert live.applied == applied_at_open, "events applied while Neo4j was down"
+        finally:
+            stack("up")
+        deadline = time.monotonic() + 180
+        while live.state != "closed" or live.applied < len(events):
+            assert time.monotonic() < deadline, f"no catch-up: {live.state} {live.applied}"
+            await asyncio.sleep(0.5)
+    finally:
+        await live.stop()
+        await task
+    transitions = live.breaker.transitions[seen_before:]
+    assert transitions[:1] == ["open"] and "half_open" in transitions
+    assert transitions[-1] == "closed"
+    reference = runner(settings, prefix, f"{prefix}ref")
+    try:
+        await reference.run_until_caught_up(timeout_s=180)
+    finally:
+        await reference.stop()
+    assert await graph(settings, prefix) == await graph(settings, f"{prefix}ref")

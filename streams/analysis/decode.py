@@ -1,9 +1,10 @@
 """Streaming decode: one ffmpeg process yields 22.05 kHz float32 chunks plus the native peak.
 
-Why ffmpeg in a subprocess (measured on 4-minute tracks, CPU seconds incl. children;
-see docs/analysis.md): decoding alone costs ~0.22 s; ffmpeg's swr resampler adds
-~0.04 s to reach 22.05 kHz, while Essentia's MonoLoader at 22.05 kHz (libsamplerate
-"medium" sinc) costs ~1.3 s and Resample(quality=0) ~3.4 s - several times the decode.
+Why ffmpeg in a subprocess (benchmarks/analysis_decode.py, 4-minute tracks, CPU seconds
+incl. children): this path costs 0.32 s with resampling, as much as Essentia's AudioLoader
+without any; Essentia's MonoLoader at 22.05 kHz (libsamplerate "medium" sinc) costs 1.17 s
+and MonoLoader + Resample(quality=0) 3.45 s - several times the decode - while its only
+cheap mode (linear, 0.24 s) lets a 15 kHz tone alias back at -18 dB (ffmpeg: -95 dB).
 The pipe also streams, so a two-hour DJ set never sits in memory, and the decoder runs
 on the other core while Python analyses the previous chunk.
 

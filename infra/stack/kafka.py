@@ -7,12 +7,11 @@ import base64
 import hashlib
 import shutil
 import socket
-import subprocess
-import time
 import uuid
 from pathlib import Path
 
 from infra.stack.base import Progress, Service, StackError, StackPaths, require_binary, run, spawn
+from infra.stack.maven import copy_dependencies
 
 BROKER_PORT = 9092
 CONTROLLER_PORT = 9093
@@ -114,25 +113,9 @@ class Kafka(Service):
         # a lib dir that `installed()` would mistake for complete.
         tmp = self.dir / "lib.partial"
         shutil.rmtree(tmp, ignore_errors=True)  # may hold jars of an older pom
-        cmd = [mvn, "-B", f"-Dmaven.repo.local={self.paths.cache}/m2", "-f", f"{self.etc}/pom.xml",
-               "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"]
         progress("kafka: fetching jars with Maven (up to a minute on a cold cache)")
-        with self.log_file.open("a") as log:
-            log.write(f"$ {' '.join(cmd)}\n")
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, text=True)
-            assert proc.stdout is not None
-            jars, last = 0, time.monotonic()
-            for line in proc.stdout:
-                log.write(line)
-                if "Downloaded from" in line and ".jar " in line:
-                    jars += 1
-                    # Maven prints hundreds of lines; a heartbeat every 5 s is enough.
-                    if time.monotonic() - last > 5:
-                        progress(f"kafka: downloaded {jars} jars so far")
-                        last = time.monotonic()
-            if proc.wait() != 0:
-                raise StackError(f"Maven could not fetch Kafka's jars; see {self.log_file}")
+        copy_dependencies(mvn, Path(f"{self.etc}/pom.xml"), tmp, self.paths.cache / "m2",
+                          self.log_file, progress, "kafka")
         if self.lib.exists():
             shutil.rmtree(self.lib)
         (tmp / ".pom.sha256").write_text(self._pom_digest())

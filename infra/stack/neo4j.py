@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import zipfile
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from infra.stack.base import (
     run,
     spawn,
 )
+from infra.stack.maven import copy_dependencies
 
 BOLT_PORT = 7687
 JDK_HINT = "Install a JDK 17+: apt-get install openjdk-17-jdk-headless"
@@ -135,26 +135,9 @@ class Neo4j(Service):
         # half-filled lib/, and a version bump leaves no old jars on the classpath.
         tmp = self.dir / "lib.partial"
         shutil.rmtree(tmp, ignore_errors=True)
-        cmd = [mvn, "-B", f"-Dmaven.repo.local={self.paths.cache / 'm2'}",
-               "-f", str(self.sources / "pom.xml"),
-               "dependency:copy-dependencies", f"-DoutputDirectory={tmp}"]
         progress("neo4j: fetching jars with Maven (first time: ~120 MB, a minute or two)")
-        with self.log_file.open("a") as log:
-            log.write(f"$ {' '.join(cmd)}\n")
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, text=True)
-            assert proc.stdout is not None
-            jars, last = 0, time.monotonic()
-            for line in proc.stdout:
-                log.write(line)
-                if "Downloaded from" in line and ".jar " in line:
-                    jars += 1
-                    # A heartbeat every few seconds instead of Maven's hundreds of lines.
-                    if time.monotonic() - last > 5:
-                        progress(f"neo4j: downloaded {jars} jars so far")
-                        last = time.monotonic()
-            if proc.wait() != 0:
-                raise StackError(f"Maven could not fetch Neo4j's jars; see {self.log_file}")
+        copy_dependencies(mvn, self.sources / "pom.xml", tmp, self.paths.cache / "m2",
+                          self.log_file, progress, "neo4j")
         shutil.rmtree(self.lib, ignore_errors=True)
         tmp.rename(self.lib)
         progress(f"neo4j: {len(list(self.lib.glob('*.jar')))} jars in {self.lib}")

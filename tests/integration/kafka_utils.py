@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -117,3 +118,25 @@ async def wait_until(predicate, timeout_s: float, interval: float = 0.5) -> bool
             return True
         await asyncio.sleep(interval)
     return False
+
+
+async def produce_events(bootstrap: str, prefix: str, events: list[Any]) -> None:
+    """Write events where the pipeline would: file events to their lane, analysis events to
+    the analysis topic, keyed by file id."""
+    from aiokafka import AIOKafkaProducer
+
+    from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
+    from schemas.codec import encode
+    from schemas.topics import analysis_topic, lane_topic
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        futures = []
+        for event in events:
+            analysis = isinstance(event, AnalysisStarted | AnalysisCompleted | AnalysisFailed)
+            topic = analysis_topic(prefix) if analysis else lane_topic(event.priority, prefix)
+            futures.append(await producer.send(topic, encode(event), key=event.file_id.encode()))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()

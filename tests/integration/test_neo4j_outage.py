@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from neo4j import AsyncGraphDatabase
 
 from infra.kafka_admin import ensure_topics
@@ -23,12 +22,9 @@ from infra.settings import Settings
 from projections.metrics import CIRCUIT_BREAKER_STATE
 from projections.neo4j.queries import dump_namespace
 from projections.runner import ProjectionRunner
-from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
-from schemas.codec import encode
-from schemas.topics import analysis_topic, lane_topic
 from streams.worker.projections_role import build_spec, source_topics
 from tests.e2e.support import cleanup_namespace
-from tests.integration.kafka_utils import REPO
+from tests.integration.kafka_utils import REPO, produce_events
 from tests.integration.projections.redis_support import batch_events
 
 SERVICES = ("kafka", "neo4j")
@@ -49,19 +45,6 @@ def stack(action: str) -> None:
                    cwd=REPO, check=True, capture_output=True, timeout=300)
 
 
-async def produce(settings: Settings, prefix: str, events: list[Any]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        futures = []
-        for event in events:
-            analysis = isinstance(event, AnalysisStarted | AnalysisCompleted | AnalysisFailed)
-            topic = analysis_topic(prefix) if analysis else lane_topic(event.priority, prefix)
-            futures.append(await producer.send(topic, encode(event), key=event.file_id.encode()))
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
 
 def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
     spec = build_spec("neo4j", settings, ns)
@@ -81,7 +64,7 @@ async def graph(settings: Settings, ns: str) -> dict[str, Any]:
 async def test_neo4j_outage_pauses_and_catches_up(settings: Settings, prefix: str) -> None:
     events = batch_events("outage", 1500)
     half = len(events) // 2
-    await produce(settings, prefix, events[:half])
+    await produce_events(settings.kafka_bootstrap_servers, prefix, events[:half])
     live = runner(settings, prefix, prefix)
     task = asyncio.create_task(live.run())
     try:
@@ -90,7 +73,8 @@ async def test_neo4j_outage_pauses_and_catches_up(settings: Settings, prefix: st
         seen_before = len(live.breaker.transitions)  # the breaker is shared per process
         stack("down")
         try:
-            await produce(settings, prefix, events[half:])  # events keep arriving meanwhile
+            # events keep arriving meanwhile
+            await produce_events(settings.kafka_bootstrap_servers, prefix, events[half:])
             deadline = time.monotonic() + OUTAGE_S
             applied_at_open = None
             while time.monotonic() < deadline:

@@ -9,19 +9,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
 from neo4j import AsyncGraphDatabase
 
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.neo4j.queries import dump_namespace
 from projections.redis.writer import connect
-from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
-from schemas.codec import encode
-from schemas.topics import analysis_topic, lane_topic
 from streams.ops.replay import replay_store
 from streams.worker.projections_role import ProjectionsRole
 from tests.e2e.support import cleanup_namespace
+from tests.integration.kafka_utils import produce_events
 from tests.integration.projections.redis_support import batch_events, dump
 
 SERVICES = ("kafka", "postgres", "neo4j", "redis")
@@ -36,22 +33,6 @@ async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
     yield name
     await cleanup_namespace(settings, name)
 
-
-async def produce_history(settings: Settings, prefix: str) -> int:
-    events = batch_events("replay", FILES)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
-                                linger_ms=20)
-    await producer.start()
-    try:
-        futures = []
-        for event in events:
-            analysis = isinstance(event, AnalysisStarted | AnalysisCompleted | AnalysisFailed)
-            topic = analysis_topic(prefix) if analysis else lane_topic(event.priority, prefix)
-            futures.append(await producer.send(topic, encode(event), key=event.file_id.encode()))
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return len(events)
 
 
 async def snapshot(settings: Settings, prefix: str) -> dict[str, Any]:
@@ -78,7 +59,9 @@ async def snapshot(settings: Settings, prefix: str) -> dict[str, Any]:
 
 
 async def test_replay_rebuilds_exactly_the_live_state(settings: Settings, prefix: str) -> None:
-    n_events = await produce_history(settings, prefix)
+    events = batch_events("replay", FILES)
+    await produce_events(settings.kafka_bootstrap_servers, prefix, events)
+    n_events = len(events)
     live = ProjectionsRole(settings, prefix)
     await live.start()
     try:

@@ -15,6 +15,7 @@ from infra.settings import Settings
 from projections.runner import ProjectionRunner
 from schemas.envelope import PRIORITIES
 from schemas.topics import analysis_topic, lane_topic
+from streams.worker.api import add_routes
 from streams.worker.web import RouteAdder
 
 STORES = ("postgres", "neo4j", "redis")
@@ -88,5 +89,6 @@ class ProjectionsRole:
                                           for r in self.runners})
 
             app.router.add_get("/projections", breakers)
+            add_routes(app, namespace(self._prefix, "tracktion"), namespace(self._prefix, "live"))
 
         return [add]

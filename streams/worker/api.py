@@ -1,0 +1,101 @@
+"""The read API (JSON) served by the projections worker: tracks, mix, playlist, OpenAPI.
+
+Same queries as `tracktion query ...`; parameters use the same syntax as the CLI options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from aiohttp import web
+
+from streams.cli.graph_query_cmd import _mix, _playlist, parse_tolerance
+from streams.cli.query_cmd import fetch_tracks, track_query
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Tracktion Streams read API", "version": "1"},
+    "paths": {
+        "/api/tracks": {"get": {
+            "summary": "Tracks from the PostgreSQL read model",
+            "parameters": [
+                {"name": n, "in": "query", "schema": {"type": t}, "description": d}
+                for n, t, d in (
+                    ("key", "string", "8A, Am or 'A minor'"),
+                    ("compatible_with", "string", "Camelot code: same number or +-1"),
+                    ("bpm", "string", "range such as 120..128"),
+                    ("search", "string", "fuzzy text over title/artist/album/path"),
+                    ("status", "string", "queued|analysing|analysed|failed|deleted|all"),
+                    ("limit", "integer", "at most this many rows (default 50)"))],
+            "responses": {"200": {"description": "a JSON list of tracks"},
+                          "400": {"description": "a parameter is invalid"}}}},
+        "/api/mix": {"get": {
+            "summary": "Tracks that mix harmonically with one track (Neo4j)",
+            "parameters": [
+                {"name": "track", "in": "query", "required": True,
+                 "schema": {"type": "string"}, "description": "file id or path"},
+                {"name": "bpm_tolerance", "in": "query", "schema": {"type": "string"},
+                 "description": "e.g. 6%"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "seed and scored candidates"},
+                          "404": {"description": "unknown or unanalysed track"}}}},
+        "/api/playlist": {"get": {
+            "summary": "A harmonic-mixing path through the graph",
+            "parameters": [
+                {"name": "track", "in": "query", "required": True,
+                 "schema": {"type": "string"}},
+                {"name": "length", "in": "query", "schema": {"type": "integer"}},
+                {"name": "bpm_tolerance", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the path with scores"},
+                          "404": {"description": "unknown or unanalysed track"}}}},
+    },
+}
+
+
+def add_routes(app: web.Application, schema: str, ns: str) -> None:
+    async def tracks(request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            query = track_query(q.get("key"), q.get("compatible_with"), q.get("bpm"),
+                                q.get("search"), q.get("status"), int(q.get("limit", "50")))
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(await fetch_tracks(query, schema), dumps=_dumps)
+
+    async def mix(request: web.Request) -> web.Response:
+        q = request.query
+        return await _graph(lambda: _mix(ns, q.get("track", ""), _tol(q),
+                                         int(q.get("limit", "10"))))
+
+    async def playlist(request: web.Request) -> web.Response:
+        q = request.query
+        return await _graph(lambda: _playlist(ns, q.get("track", ""), _tol(q),
+                                              int(q.get("length", "10"))))
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(OPENAPI)
+
+    app.router.add_get("/api/tracks", tracks)
+    app.router.add_get("/api/mix", mix)
+    app.router.add_get("/api/playlist", playlist)
+    app.router.add_get("/openapi.json", openapi)
+
+
+def _tol(query: Any) -> float:
+    return parse_tolerance(query.get("bpm_tolerance", "6%"))
+
+
+async def _graph(run: Any) -> web.Response:
+    try:
+        return web.json_response(await run(), dumps=_dumps)
+    except typer.BadParameter as exc:  # unknown track, not analysed, bad tolerance
+        return web.json_response({"error": exc.message}, status=404)
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)

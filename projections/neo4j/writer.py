@@ -29,8 +29,12 @@ _RACED_SCHEMA = "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists"
 
 
 def connect(settings: Settings) -> AsyncDriver:
+    # The driver retries a failing transaction for 30 s by default; that would hide an outage
+    # from the circuit breaker (one write hanging for the whole outage). Fail within a few
+    # seconds instead and let the breaker pause the projection and probe for recovery.
     return AsyncGraphDatabase.driver(settings.neo4j_uri,
-                                     auth=(settings.neo4j_user, settings.neo4j_password))
+                                     auth=(settings.neo4j_user, settings.neo4j_password),
+                                     max_transaction_retry_time=3.0, connection_timeout=3.0)
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[list[Any]]:

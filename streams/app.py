@@ -32,6 +32,10 @@ def create_app(settings: Settings, app_id: str) -> faust.App:
         broker_commit_interval=1.0,
         broker_commit_every=100,
         stream_buffer_maxsize=settings.queue_max_size,
+        # Small fetches keep the priority lanes honest: with the default (hundreds of records
+        # per poll) a high-priority record queued behind a normal backlog waited > 60 s; with
+        # a few records per poll it is analysed within ~1 s (benchmarks/pipeline_memory_priority).
+        broker_max_poll_records=max(8, 4 * settings.analysis_max_workers),
         producer_acks=-1,
         producer_linger_ms=5,
         processing_guarantee="at_least_once",

@@ -1,0 +1,334 @@
+"""Shared pieces of the pipeline benchmarks: the cached long-track corpus, worker
+subprocesses (`tracktion worker --role ...`), direct Kafka publishing of analysis requests,
+per-file latencies from the Postgres read model, and namespace clean-up.
+
+Every benchmark runs in its own namespace (topic prefix = Postgres schema = Neo4j ns =
+Redis key prefix = RabbitMQ queue), so it never touches the live system or other runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from schemas.envelope import Priority
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS_ROOT = REPO / ".stack" / "bench-corpus"
+LOG_DIR = REPO / ".stack" / "bench-logs"
+DEFAULT_SEED = 2040
+
+
+def new_prefix(tag: str) -> str:
+    """A fresh namespace: lower-case identifier, valid as schema, topic prefix and queue."""
+    return f"pb{tag}{uuid.uuid4().hex[:8]}"
+
+
+def long_corpus(count: int, seconds: float = 200.0, seed: int = DEFAULT_SEED,
+                name: str | None = None) -> tuple[list[Path], float]:
+    """`count` generated tracks of `seconds` in .stack/bench-corpus/long<count> (cached).
+
+    Returns the files and the seconds spent generating them now (0.0 when cached).
+    """
+    from infra.corpus.generate import LABELS_FILE, generate_corpus, load_labels
+
+    folder = CORPUS_ROOT / (name or f"long{count}")
+    labels_path = folder / LABELS_FILE
+    if labels_path.exists():
+        doc = json.loads(labels_path.read_text())
+        if (doc["count"], doc["seconds"], doc["seed"]) == (count, seconds, seed):
+            return [Path(t["path"]) for t in load_labels(folder)], 0.0
+    started = time.monotonic()
+    generate_corpus(folder, count=count, seconds=seconds, seed=seed)
+    return [Path(t["path"]) for t in load_labels(folder)], time.monotonic() - started
+
+
+def short_clips(count: int = 4, seconds: float = 8.0) -> list[Path]:
+    """A few real short files (cached) for the synthetic-backlog benchmarks."""
+    files, _ = long_corpus(count, seconds=seconds, seed=DEFAULT_SEED,
+                           name=f"clips{count}x{seconds:g}s")
+    return files
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Worker:
+    """`tracktion worker --role <role>` in a subprocess that we own (stopped by its PID)."""
+
+    def __init__(self, role: str, prefix: str, env: dict[str, str] | None = None,
+                 name: str | None = None) -> None:
+        self.role, self.prefix = role, prefix
+        self.name = name or role
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"{prefix}-{self.name}.log"
+        self.port = free_port()
+        self.env = {**os.environ, "LOG_FORMAT": "json", **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        # With Faust overrides, an experiment launcher applies them (benchmarks only).
+        module = ("benchmarks.pipeline_patched_worker" if "BENCH_FAUST_OVERRIDES" in self.env
+                  else "streams.cli.main")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, "worker", "--role", self.role,
+             "--prefix", self.prefix, "--port", str(self.port)],
+            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def started(self) -> bool:
+        return b'"worker_started"' in self.log_path.read_bytes()
+
+    async def wait_started(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.started():
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not start: {self.tail()}")
+            await asyncio.sleep(0.2)
+
+    def tail(self, chars: int = 2000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self, timeout_s: float = 60.0) -> int | None:
+        """SIGTERM (graceful), then SIGKILL of this PID and its own children if it hangs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        children = _children(self.proc.pid)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.proc.kill()
+            return self.proc.wait(timeout=10)
+
+
+def _children(pid: int) -> list[int]:
+    from benchmarks.pipeline_procs import all_stats, children
+
+    return children(pid, all_stats())
+
+
+async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout_s: float,
+                     interval_s: float = 0.25) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(interval_s)
+    return False
+
+
+async def publish_requests(bootstrap: str, prefix: str, files: list[Path], n: int,
+                           priority: Priority = "normal", start: int = 0, tag: str = "req",
+                           correlation_id: str | None = None, via: str = "kafka") -> str:
+    """`n` AnalysisRequested(force=True) events, straight to a Kafka lane (or through
+    RabbitMQ and the bridge): distinct file ids cycling over the real `files` (force
+    bypasses the result cache, so each is analysed)."""
+    from schemas.envelope import file_id_for
+    from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload
+    from streams.publishing.fileinfo import read_file_info
+    from streams.publishing.sinks import KafkaSink, RabbitSink, event_headers
+
+    infos = [read_file_info(f.parent, f) for f in files]
+    cid = correlation_id or f"{tag}-{uuid.uuid4().hex[:8]}"
+    sink: KafkaSink | RabbitSink
+    if via == "kafka":
+        sink = KafkaSink(bootstrap, prefix)
+    else:
+        from infra.settings import get_settings
+
+        sink = RabbitSink(get_settings().rabbitmq_url, prefix)
+    await sink.start()
+    try:
+        for i in range(start, start + n):
+            event = AnalysisRequested.create(
+                file_id=file_id_for(f"/{tag}", f"{i:06}"), correlation_id=cid,
+                priority=priority,
+                payload=AnalysisRequestedPayload(file=infos[i % len(infos)], reason="reanalyse",
+                                                 force=True))
+            await sink.send(event, event_headers(event, {}))
+        await sink.flush()
+    finally:
+        await sink.close()
+    return cid
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (info,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for p in info["partitions"])
+
+
+class Completions:
+    """Reads the analysis topic from the start and records each AnalysisCompleted."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.done: dict[str, tuple[str, float]] = {}  # file_id -> (worker, occurred_at)
+        self.failed = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.structs import TopicPartition
+
+        from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
+        from schemas.codec import decode
+
+        parts = await topic_partitions(self.bootstrap, self.topic)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(self.topic, p) for p in parts]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    for record in records:
+                        event = decode(record.value)
+                        if isinstance(event, AnalysisCompleted):
+                            self.done[event.file_id] = (event.payload.worker,
+                                                        event.occurred_at.timestamp())
+                        elif isinstance(event, AnalysisFailed):
+                            self.failed += 1
+        finally:
+            await consumer.stop()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def pg_connect() -> Any:
+    import asyncpg
+
+    from infra.settings import get_settings
+
+    return await asyncpg.connect(get_settings().database_url.replace("+asyncpg", ""))
+
+
+async def pg_latencies(schema: str) -> list[dict[str, Any]]:
+    """Per analysed file: publish time (first event), completion time, processing_ms."""
+    conn = await pg_connect()
+    try:
+        rows = await conn.fetch(
+            f"SELECT t.file_id, t.created_at, a.occurred_at, a.processing_ms, a.worker "
+            f"FROM {schema}.tracks t JOIN {schema}.analyses a "
+            f"ON a.analysis_id = t.current_analysis_id")
+    finally:
+        await conn.close()
+    return [dict(r) for r in rows]
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    return {"p50": round(pick(0.5), 3), "p95": round(pick(0.95), 3),
+            "max": round(ordered[-1], 3), "mean": round(statistics.fmean(ordered), 3)}
+
+
+def load_avg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+async def cleanup_namespace(prefix: str) -> None:
+    """Drop everything the run created under `prefix`; each step is best effort."""
+    import aio_pika
+    from aiokafka.admin import AIOKafkaAdminClient
+    from neo4j import AsyncGraphDatabase
+
+    from infra.amqp import Topology
+    from infra.settings import get_settings
+    from projections.redis.writer import connect, delete_prefix
+    from schemas.topics import catalogue
+
+    s = get_settings()
+    steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+
+    async def postgres() -> None:
+        conn = await pg_connect()
+        try:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {prefix} CASCADE")
+        finally:
+            await conn.close()
+
+    async def neo4j() -> None:
+        driver = AsyncGraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password))
+        try:
+            await driver.execute_query("MATCH (n {ns: $ns}) DETACH DELETE n", ns=prefix)
+        finally:
+            await driver.close()
+
+    async def redis() -> None:
+        client = connect(s.redis_url)
+        try:
+            await delete_prefix(client, f"{prefix}:")
+        finally:
+            await client.aclose()
+
+    async def kafka() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            await admin.delete_topics([t.name for t in catalogue(prefix)])
+        finally:
+            await admin.close()
+
+    async def rabbitmq() -> None:
+        connection = await aio_pika.connect(s.rabbitmq_url)
+        async with connection:
+            channel = await connection.channel()
+            await channel.queue_delete(Topology(prefix).queue)
+            await channel.exchange_delete(Topology(prefix).exchange)
+
+    steps = [("postgres", postgres), ("neo4j", neo4j), ("redis", redis), ("kafka", kafka),
+             ("rabbitmq", rabbitmq)]
+    for name, step in steps:
+        try:
+            await asyncio.wait_for(step(), timeout=60)
+        except Exception as exc:  # clean-up must not hide the result
+            print(f"cleanup {name} of {prefix}: {type(exc).__name__}: {exc}", file=sys.stderr)

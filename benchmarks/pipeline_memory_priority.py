@@ -13,7 +13,9 @@
     lane; bridge, analysis and projections workers run; once the backlog is being worked
     on, one high-priority request is published through RabbitMQ (the `tracktion publish
     --priority high` path), and the clock runs until its Postgres row says `analysed`
-    (target: < 10 s). Repeated `--probes` times, a few seconds apart.
+    (target: < 10 s). Repeated `--probes` times, a few seconds apart, for the code as it is
+    and with Faust's unbounded poll (the setting before the fix in streams/app.py), side by
+    side (`--variants`).
 """
 
 from __future__ import annotations
@@ -143,10 +145,12 @@ async def _analysed(prefix: str, file_id: str) -> tuple[str | None, float | None
 
 
 VARIANTS: dict[str, dict[str, Any]] = {
+    # streams/app.py as it is: broker_max_poll_records = max(8, 4 x ANALYSIS_MAX_WORKERS)
     "as_is": {},
-    # Proposed fix: bound each Faust fetch, so that a full normal-lane buffer blocks the
-    # conductor for at most this many records before the next fetch sees the high lane.
-    "max_poll_records_8": {"broker_max_poll_records": 8},
+    # Faust's default before that fix: each poll returns everything prefetched, so the
+    # conductor must hand the whole fetched backlog to the normal lane before it fetches
+    # again; kept to show what the bounded fetch buys (and to catch a regression).
+    "unbounded_poll": {"broker_max_poll_records": None},
 }
 
 

@@ -49,6 +49,12 @@ def init_tracing(service: str, endpoint: str, sampler: str = "parentbased_always
     _provider = provider
 
 
+def flush_tracing() -> None:
+    """Export buffered spans now, keeping the provider usable (for long-lived callers)."""
+    if _provider is not None:
+        _provider.force_flush(timeout_millis=5000)
+
+
 def shutdown_tracing() -> None:
     """Flush spans still buffered (called on graceful shutdown, so no span is lost)."""
     if _provider is not None:

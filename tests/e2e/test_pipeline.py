@@ -19,7 +19,7 @@ from neo4j import AsyncGraphDatabase
 from infra.jaeger_query import fetch_trace, find_trace_ids, span_tree
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
-from infra.telemetry import init_tracing, shutdown_tracing
+from infra.telemetry import flush_tracing, init_tracing
 from projections.redis.progress import wait_for_batch
 from projections.redis.writer import connect, record_expected_total
 from streams.analysis.core import analyse_file
@@ -74,7 +74,7 @@ async def test_library_flows_through_every_component(settings: Settings, prefix:
         graph = await neo4j_tracks(settings, prefix)
     finally:
         assert worker.terminate(timeout=90) == 0, "worker did not shut down cleanly"
-    shutdown_tracing()
+    flush_tracing()  # not shutdown: the provider is process-wide and other tests follow
 
     assert len(rows) == FILES and {r["status"] for r in rows} == {"analysed"}
     assert graph == {r["file_id"]: r["camelot"] for r in rows}
@@ -116,6 +116,9 @@ async def neo4j_tracks(settings: Settings, ns: str) -> dict[str, str]:
 async def assert_trace_covers_the_pipeline(settings: Settings, correlation_id: str) -> None:
     base = settings.jaeger_query_url
     names: set[str] = set()
+    roots: list[Any] = []
+    # The tracer provider is process-wide: whichever test set it first named the service,
+    # so the publish spans are looked up under the publisher's name the tests all use.
     for _ in range(30):
         ids = find_trace_ids(base, {"correlation_id": correlation_id}, limit=5,
                              services=("tracktion-publish",))

@@ -78,7 +78,7 @@ def make_library(root: Path, n: int) -> None:
 
 async def test_publish_via_rabbitmq_arrives_once_per_file_in_its_partition(
         settings: Settings, prefix: str, tmp_path: Path) -> None:
-    init_tracing("tracktion-tests", settings.otel_exporter_otlp_endpoint)
+    init_tracing("tracktion-publish", settings.otel_exporter_otlp_endpoint)
     make_library(tmp_path / "lib", 40)
     result = await publish_paths([tmp_path / "lib"], settings, via="rabbitmq", prefix=prefix)
     assert (result.files, result.published, result.errors) == (40, 40, [])

@@ -236,7 +236,10 @@ def ratios(run: dict[str, Any]) -> dict[str, Any]:
     naive_fph = _mean(run, "naive", "files_per_hour")
     naive_cpu = _mean(run, "naive", "cpu_s_per_file")
     fph = pipe["files_per_hour"]
-    pipe_cpu = pipe["cpu_s_per_file"]["pipeline_and_servers"]
+    # Our processes only: the servers are shared with other people's tests, whose use of
+    # Neo4j or Kafka would otherwise be charged to the pipeline.
+    own_cpu = pipe["cpu_s_per_file"]["all_pipeline_processes"]
+    with_servers = pipe["cpu_s_per_file"]["pipeline_and_servers"]
     return {
         "pipeline_files_per_hour": fph,
         "naive_files_per_hour": round(naive_fph),
@@ -245,11 +248,13 @@ def ratios(run: dict[str, Any]) -> dict[str, Any]:
         "pipeline_over_decode_limit": round(fph / decode_fph, 3),
         "pipeline_over_naive_x2_processes": round(fph / (2 * naive_fph), 2),
         "cpu_based": {
-            "pipeline_files_per_hour_if_2_cores_were_ours": round(7200 / pipe_cpu),
+            "pipeline_files_per_hour_if_2_cores_were_ours": round(7200 / own_cpu),
+            "pipeline_incl_servers_files_per_hour_if_2_cores_were_ours": round(
+                7200 / with_servers),
             "naive_files_per_hour_if_1_core_were_ours": round(3600 / naive_cpu),
             "decode_limit_files_per_hour_if_2_cores_were_ours": round(7200 / decode_cpu),
-            "pipeline_over_naive": round(naive_cpu * 2 / pipe_cpu, 2),
-            "pipeline_over_decode_limit": round(decode_cpu / pipe_cpu, 3),
+            "pipeline_over_naive": round(naive_cpu * 2 / own_cpu, 2),
+            "pipeline_over_decode_limit": round(decode_cpu / own_cpu, 3),
         },
     }
 

@@ -10,8 +10,12 @@ from typing import Any
 import typer
 from aiohttp import web
 
+from infra.settings import get_settings
+from projections.postgres.queries import search_tracks
+from projections.postgres.schema import build_tables
+from projections.postgres.writer import make_engine
 from streams.cli.graph_query_cmd import _mix, _playlist, parse_tolerance
-from streams.cli.query_cmd import fetch_tracks, track_query
+from streams.cli.query_cmd import track_query
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -54,6 +58,11 @@ OPENAPI: dict[str, Any] = {
 
 
 def add_routes(app: web.Application, schema: str, ns: str) -> None:
+    # One pooled engine for the API's lifetime (DATABASE_POOL_* apply); a fresh engine per
+    # request cost ~8 ms against ~0.3 ms from a kept pool.
+    engine = make_engine(get_settings())
+    tables = build_tables(schema)
+
     async def tracks(request: web.Request) -> web.Response:
         q = request.query
         try:
@@ -61,7 +70,14 @@ def add_routes(app: web.Application, schema: str, ns: str) -> None:
                                 q.get("search"), q.get("status"), int(q.get("limit", "50")))
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(await fetch_tracks(query, schema), dumps=_dumps)
+        async with engine.connect() as conn:
+            rows = await search_tracks(conn, tables, query)
+        return web.json_response(rows, dumps=_dumps)
+
+    async def close_engine(_: web.Application) -> None:
+        await engine.dispose()
+
+    app.on_cleanup.append(close_engine)
 
     async def mix(request: web.Request) -> web.Response:
         q = request.query

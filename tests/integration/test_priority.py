@@ -81,3 +81,34 @@ async def test_high_priority_overtakes_a_2000_file_backlog(settings: Settings, p
     print(f"priority: {normal_before} of {BACKLOG} normal files finished before the last of "
           f"{URGENT} high ones")
     assert normal_before < BACKLOG // 10
+
+
+async def test_high_priority_overtakes_a_backlog_already_being_worked_on(
+        settings: Settings, prefix: str, tmp_path: Path) -> None:
+    """The urgent file arrives while the worker is busy with the backlog (fetches in flight)."""
+    clip = click_track(tmp_path / "clip.mp3", seconds=4.0)
+    await publish_requests(settings, prefix, clip, "normal", BACKLOG, 0)
+    worker = WorkerProcess("analysis", prefix, tmp_path / "analysis.log",
+                           env={"TRACKTION_TRACING": "off"})
+    worker.start()
+    done: list[str] = []
+
+    async def finished(at_least: int, priority: str) -> bool:
+        nonlocal done
+        records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+        events = [decode(r.value) for r in records]
+        results = sorted((e for e in events if isinstance(e, AnalysisCompleted | AnalysisFailed)),
+                         key=lambda e: e.occurred_at)
+        done = [e.priority for e in results]
+        return done.count(priority) >= at_least
+
+    try:
+        assert await wait_until(lambda: finished(30, "normal"), 300, 0.5)
+        before = done.count("normal")
+        await publish_requests(settings, prefix, clip, "high", 1, BACKLOG)
+        assert await wait_until(lambda: finished(1, "high"), 120, 0.5)
+    finally:
+        worker.stop_quietly()
+    overtaken = done[: done.index("high")].count("normal") - before
+    print(f"priority (running backlog): {overtaken} normal files finished before the urgent one")
+    assert overtaken < BACKLOG // 10

@@ -36,6 +36,7 @@ from typing import Any
 from benchmarks.machine import write_result
 from benchmarks.pipeline_baselines import decode_limit, naive_baseline
 from benchmarks.pipeline_common import (
+    REPO,
     Worker,
     cleanup_namespace,
     load_avg,
@@ -321,7 +322,8 @@ def main() -> None:
         print(f"repeat {repeat}: {runs[-1].get('ratios')}", file=sys.stderr, flush=True)
     write_result("pipeline_end_to_end", {
         "corpus": {"files": len(files), "seconds_each": args.seconds,
-                   "folder": str(files[0].parent), "generated_now_s": round(generated_s, 1)},
+                   "folder": str(files[0].parent.relative_to(REPO)),
+                   "generated_now_s": round(generated_s, 1)},
         "summary_median_of_repeats": summarise(runs), "targets": TARGETS,
         "benchmark_wall_s": round(time.monotonic() - started, 1), "repeats": runs})
 

@@ -266,6 +266,10 @@ def cpu_snapshot() -> dict[int, tuple[float, str]]:
     return out
 
 
+KNOWN_PROCESSES = frozenset({"java", "beam.smp", "postgres", "redis-server", "jaeger", "epmd",
+                             "python", "ffmpeg", "fluidsynth", "erl_child_setup"})
+
+
 def top_consumers(before: dict[int, tuple[float, str]], after: dict[int, tuple[float, str]],
                   exclude: set[int], capacity_s: float, n: int = 6) -> list[tuple[str, float]]:
     """Who else used the CPU between two snapshots: the noise, named. A child that ended in
@@ -277,6 +281,9 @@ def top_consumers(before: dict[int, tuple[float, str]], after: dict[int, tuple[f
             continue
         delta = min(cpu - before.get(pid, (0.0, comm))[0], capacity_s)
         if delta > 0.05:
-            label = f"{comm}:{cmdline(pid)[:70]}"
+            # Only names we know (the stack, our workers, decoders); anything else is "other":
+            # command lines and foreign process names carry host details that do not belong
+            # in committed results.
+            label = comm if comm in KNOWN_PROCESSES else "other"
             used[label] = used.get(label, 0.0) + delta
     return [(k, round(v, 1)) for k, v in sorted(used.items(), key=lambda kv: -kv[1])[:n]]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import typer
 
 from streams.cli import (
+    analyze_cmd,
+    corpus_cmd,
     db_cmd,
     demo_cmd,
+    graph_query_cmd,
     ops_cmd,
     progress_cmd,
     publish_cmd,
@@ -30,7 +33,6 @@ app.add_typer(topics_cmd.app, name="topics")
 app.command("publish")(publish_cmd.publish)
 app.command("worker")(worker_cmd.worker)
 app.command("progress")(progress_cmd.progress)
-# Command groups register below, one line each.
 app.command("trace")(trace_cmd.trace)
 app.command("watch")(watch_cmd.watch)
 app.command("demo")(demo_cmd.demo)
@@ -38,8 +40,9 @@ app.add_typer(ops_cmd.replay_app, name="replay")
 app.command("reanalyse")(ops_cmd.reanalyse)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(query_cmd.app, name="query")
-app.command("analyze-file")(__import__("streams.cli.analyze_cmd", fromlist=["_"]).analyze_file)
-app.add_typer(__import__("streams.cli.corpus_cmd", fromlist=["_"]).app, name="corpus")
+graph_query_cmd.register(query_cmd.app)  # `query mix` and `query playlist`
+app.command("analyze-file")(analyze_cmd.analyze_file)
+app.add_typer(corpus_cmd.app, name="corpus")
 
 
 def main() -> None:
@@ -53,11 +56,6 @@ def main() -> None:
     configure_logging("tracktion-cli", os.environ.get("CLI_LOG_LEVEL", "WARNING"),
                       os.environ.get("LOG_FORMAT", "auto"))
     run_with_friendly_errors(app)
-
-
-from streams.cli import graph_query_cmd  # noqa: E402 - appended so the groups above stay untouched
-
-graph_query_cmd.register(query_cmd.app)
 
 
 if __name__ == "__main__":

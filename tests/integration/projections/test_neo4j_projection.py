@@ -32,14 +32,11 @@ from tests.integration.projections.neo4j_support import (
     produce,
 )
 
+SERVICES = ("neo4j",)  # Kafka too, for the tests taking `kafka_up`
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 Q = "MATCH (t:Track {ns: $ns, file_id: $id})-[r]->(x) RETURN type(r) AS type, properties(x) AS x"
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _stack_reachable(settings: Settings) -> None:
-    """Overrides the all-services check: these tests need Neo4j, and some Kafka."""
-    require_tcp("Neo4j", settings.neo4j_uri, 7687)
 
 
 @pytest.fixture

@@ -52,8 +52,9 @@ from schemas.file_events import (
     FileMovedPayload,
     Tags,
 )
-from tests.integration.conftest import require_tcp
 from tests.unit.schemas.samples import FEATURES
+
+SERVICES = ("kafka", "postgres")  # the conftest fails loudly if one is down
 
 pytestmark = pytest.mark.integration
 
@@ -64,13 +65,6 @@ READ_TABLES = {"tracks": "file_id", "analyses": "analysis_id", "failures": "file
 KEYS = [("A", "minor", "8A"), ("E", "minor", "9A"), ("C", "major", "8B"), ("D", "minor", "7A"),
         ("G", "minor", "6A"), ("A#", "minor", "3A"), ("F#", "major", "2B")]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _stack_reachable(settings: Settings) -> None:
-    """Overrides the all-services check: this projection needs only Kafka and PostgreSQL.
-    Either being down still fails loudly, naming how to start it."""
-    require_tcp("Kafka", settings.kafka_bootstrap_servers, 9092)
-    require_tcp("PostgreSQL", settings.database_url.replace("+asyncpg", ""), 5432)
 
 
 def dsn(settings: Settings) -> str:

@@ -41,13 +41,10 @@ from tests.integration.projections.redis_support import (
     position,
 )
 
+SERVICES = ("redis",)  # Kafka too, for the tests taking `kafka_up`
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _stack_reachable(settings: Settings) -> None:
-    """Overrides the all-services check: these tests need Redis, and one of them Kafka."""
-    require_tcp("Redis", settings.redis_url, 6379)
 
 
 @pytest.fixture

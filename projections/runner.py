@@ -95,8 +95,16 @@ class ProjectionRunner(Generic[I]):
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024)
         consumer.subscribe(self.topics, listener=_Rebalance(self))
-        await consumer.start()
+        # Published before start(): the group join runs in the background and can call
+        # _on_assigned before start() returns. Had that callback found no consumer, the
+        # partitions would keep their committed Kafka offsets instead of the store's
+        # checkpoints, and a replay into an empty store would have skipped everything.
         self._consumer = consumer
+        try:
+            await consumer.start()
+        except BaseException:
+            self._consumer = None
+            raise
 
     async def run(self) -> None:
         """Consume until `stop()`. Cancelling it is a crash: nothing more is written or
@@ -129,8 +137,10 @@ class ProjectionRunner(Generic[I]):
             ends = {tp: min(end, self.stop_before) for tp, end in ends.items()}
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         before = self.applied
-        while self._pending is not None or not await positions.reached(
-                self.consumer, ends, self._checkpoints):
+        # Not caught up before our seek: until then positions are Kafka's committed
+        # offsets, which say nothing about what the store holds.
+        while self._pending is not None or not self._settled.is_set() or \
+                not await positions.reached(self.consumer, ends, self._checkpoints):
             if deadline is not None and time.monotonic() > deadline:
                 behind = await positions.behind(self.consumer, ends, self._checkpoints)
                 raise TimeoutError(f"{self.name} not caught up after {timeout_s}s: {behind}")

@@ -20,6 +20,10 @@ def create_app(settings: Settings, app_id: str) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
         store="memory://",
+        # Faust writes a small tables directory even with the memory store; by default it
+        # lands in the current directory as `<app id>-data`, one per app id. Keep it in the
+        # git-ignored state directory instead of littering wherever the worker was started.
+        datadir=str(settings.stack_dir / "faust" / app_id),
         autodiscover=False,
         web_enabled=False,  # the worker serves /health, /ready, /metrics itself
         topic_allow_declare=False,

@@ -98,7 +98,9 @@ class Worker:
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def started(self) -> bool:
-        return b'"worker_started"' in self.log_path.read_bytes()
+        # The JSON log event itself: a traceback quoting the source line that logs it
+        # must not count as a start.
+        return b'"event": "worker_started"' in self.log_path.read_bytes()
 
     async def wait_started(self, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -146,34 +148,44 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout_s: float,
     return False
 
 
+def request_event(infos: list[Any], i: int, tag: str, cid: str,
+                  priority: Priority = "normal") -> Any:
+    """AnalysisRequested(force=True) number `i`: file id `/<tag>/<i>`, content cycling over
+    `infos` (force bypasses the result cache, so each one is really analysed)."""
+    from schemas.envelope import file_id_for
+    from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload
+
+    return AnalysisRequested.create(
+        file_id=file_id_for(f"/{tag}", f"{i:06}"), correlation_id=cid, priority=priority,
+        payload=AnalysisRequestedPayload(file=infos[i % len(infos)], reason="reanalyse",
+                                         force=True))
+
+
+def open_sink(bootstrap: str, prefix: str, via: str) -> Any:
+    """A publishing sink straight to the Kafka lanes, or through RabbitMQ and the bridge."""
+    from streams.publishing.sinks import KafkaSink, RabbitSink
+
+    if via == "kafka":
+        return KafkaSink(bootstrap, prefix)
+    from infra.settings import get_settings
+
+    return RabbitSink(get_settings().rabbitmq_url, prefix)
+
+
 async def publish_requests(bootstrap: str, prefix: str, files: list[Path], n: int,
                            priority: Priority = "normal", start: int = 0, tag: str = "req",
                            correlation_id: str | None = None, via: str = "kafka") -> str:
-    """`n` AnalysisRequested(force=True) events, straight to a Kafka lane (or through
-    RabbitMQ and the bridge): distinct file ids cycling over the real `files` (force
-    bypasses the result cache, so each is analysed)."""
-    from schemas.envelope import file_id_for
-    from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload
+    """`n` analysis requests (`request_event`) for distinct file ids over the real `files`."""
     from streams.publishing.fileinfo import read_file_info
-    from streams.publishing.sinks import KafkaSink, RabbitSink, event_headers
+    from streams.publishing.sinks import event_headers
 
     infos = [read_file_info(f.parent, f) for f in files]
     cid = correlation_id or f"{tag}-{uuid.uuid4().hex[:8]}"
-    sink: KafkaSink | RabbitSink
-    if via == "kafka":
-        sink = KafkaSink(bootstrap, prefix)
-    else:
-        from infra.settings import get_settings
-
-        sink = RabbitSink(get_settings().rabbitmq_url, prefix)
+    sink = open_sink(bootstrap, prefix, via)
     await sink.start()
     try:
         for i in range(start, start + n):
-            event = AnalysisRequested.create(
-                file_id=file_id_for(f"/{tag}", f"{i:06}"), correlation_id=cid,
-                priority=priority,
-                payload=AnalysisRequestedPayload(file=infos[i % len(infos)], reason="reanalyse",
-                                                 force=True))
+            event = request_event(infos, i, tag, cid, priority)
             await sink.send(event, event_headers(event, {}))
         await sink.flush()
     finally:
@@ -257,6 +269,30 @@ async def pg_latencies(schema: str) -> list[dict[str, Any]]:
     finally:
         await conn.close()
     return [dict(r) for r in rows]
+
+
+async def projected_counts(prefix: str) -> tuple[int, int]:
+    """(Postgres tracks analysed, Neo4j tracks linked to a key) in namespace `prefix`."""
+    from neo4j import AsyncGraphDatabase
+
+    from infra.settings import get_settings
+
+    s = get_settings()
+    conn = await pg_connect()
+    try:
+        pg = await conn.fetchval(
+            f"SELECT count(*) FROM {prefix}.tracks WHERE status = 'analysed'")
+    except Exception:  # schema not created yet
+        pg = 0
+    finally:
+        await conn.close()
+    driver = AsyncGraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password))
+    try:
+        records, _, _ = await driver.execute_query(
+            "MATCH (t:Track {ns: $ns})-[:IN_KEY]->(:Key) RETURN count(t) AS n", ns=prefix)
+    finally:
+        await driver.close()
+    return int(pg or 0), int(records[0]["n"])
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

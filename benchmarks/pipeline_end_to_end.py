@@ -43,8 +43,8 @@ from benchmarks.pipeline_common import (
     long_corpus,
     new_prefix,
     percentiles,
-    pg_connect,
     pg_latencies,
+    projected_counts,
     wait_until,
 )
 from benchmarks.pipeline_procs import (
@@ -59,29 +59,6 @@ from benchmarks.pipeline_procs import (
 
 TARGETS = {"files_per_hour": 8000, "pipeline_over_naive": 6.0,
            "pipeline_over_decode_limit": 0.35}
-
-
-async def _projected_counts(prefix: str) -> tuple[int, int]:
-    from neo4j import AsyncGraphDatabase
-
-    from infra.settings import get_settings
-
-    s = get_settings()
-    conn = await pg_connect()
-    try:
-        pg = await conn.fetchval(
-            f"SELECT count(*) FROM {prefix}.tracks WHERE status = 'analysed'")
-    except Exception:  # schema not created yet
-        pg = 0
-    finally:
-        await conn.close()
-    driver = AsyncGraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password))
-    try:
-        records, _, _ = await driver.execute_query(
-            "MATCH (t:Track {ns: $ns})-[:IN_KEY]->(:Key) RETURN count(t) AS n", ns=prefix)
-    finally:
-        await driver.close()
-    return int(pg or 0), int(records[0]["n"])
 
 
 @dataclass
@@ -131,7 +108,7 @@ async def _publish_and_wait(window: _Window, files: list[Path], prefix: str,
         window.t_done = time.monotonic()
 
         async def all_projected() -> bool:
-            window.counts = await _projected_counts(prefix)
+            window.counts = await projected_counts(prefix)
             return window.counts == (len(files), len(files))
 
         window.complete = await wait_until(all_projected, 120, 0.2)

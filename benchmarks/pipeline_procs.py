@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,17 +240,27 @@ SERVICE_PATTERNS = {
 }
 
 
-def service_cpu() -> dict[str, float]:
-    """Cumulative CPU of the local stack's servers (postgres: every backend alive now)."""
+def _per_service(value: Callable[[Stat], float]) -> dict[str, float]:
+    """`value` summed over each local-stack server's processes (postgres: every backend)."""
     stats = all_stats()
     out = dict.fromkeys(SERVICE_PATTERNS, 0.0)
     for pid, stat in stats.items():
         command = cmdline(pid)
         for name, pattern in SERVICE_PATTERNS.items():
             if pattern in command and "python" not in command:
-                out[name] += stat.cpu_s
+                out[name] += value(stat)
                 break
     return out
+
+
+def service_cpu() -> dict[str, float]:
+    """Cumulative CPU seconds of the local stack's servers."""
+    return _per_service(lambda stat: stat.cpu_s)
+
+
+def service_rss_mb() -> dict[str, float]:
+    """Resident memory of the local stack's servers now, MB."""
+    return {k: round(v, 1) for k, v in _per_service(lambda stat: stat.rss_mb).items()}
 
 
 def service_cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

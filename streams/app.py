@@ -14,6 +14,8 @@ def create_app(settings: Settings, app_id: str) -> faust.App:
     to join a group and to notice a dead peer; 10 s sessions with 1 s heartbeats make a
     killed worker's partitions move within ~10 s.
     """
+    datadir = settings.stack_dir / "faust" / app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     return faust.App(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
@@ -23,7 +25,7 @@ def create_app(settings: Settings, app_id: str) -> faust.App:
         # Faust writes a small tables directory even with the memory store; by default it
         # lands in the current directory as `<app id>-data`, one per app id. Keep it in the
         # git-ignored state directory instead of littering wherever the worker was started.
-        datadir=str(settings.stack_dir / "faust" / app_id),
+        datadir=str(datadir),
         autodiscover=False,
         web_enabled=False,  # the worker serves /health, /ready, /metrics itself
         topic_allow_declare=False,

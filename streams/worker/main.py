@@ -70,8 +70,23 @@ async def run_roles(settings: Settings, roles: list[Role], role_label: str,
                     [r for role in roles for r in role.routes()])
     web_port = port if port is not None else settings.web_port
     web_runner = await serve(app, settings.web_host, web_port)
-    for role in roles:
-        await role.start()
+    started: list[Role] = []
+    try:
+        for role in roles:
+            # Listed before start(): one that fails half-way has still taken resources
+            # (a process pool, connections) that its stop() must give back, or the
+            # interpreter would wait on them forever instead of exiting.
+            started.append(role)
+            await role.start()
+    except Exception as exc:
+        # str() of an OSError names the path; repr() does not.
+        log.error("role_start_failed", role=started[-1].name,
+                  error=f"{type(exc).__name__}: {exc}")
+        await _stop_roles(started, settings.shutdown_timeout)
+        await web_runner.cleanup()
+        shutdown_tracing()
+        log.info("worker_stopped", exit_code=1)
+        return 1
     tasks = [asyncio.create_task(role.run(), name=role.name) for role in roles]
     log.info("worker_started", roles=[r.name for r in roles], port=port or settings.web_port)
     stopper = asyncio.create_task(stop.wait())
@@ -82,12 +97,8 @@ async def run_roles(settings: Settings, roles: list[Role], role_label: str,
             exit_code = 1
             log.error("role_crashed", role=task.get_name(), error=repr(task.exception()))
     log.info("worker_stopping", grace_s=settings.shutdown_timeout)
-    for role in roles:
-        try:
-            await asyncio.wait_for(role.stop(), timeout=settings.shutdown_timeout)
-        except TimeoutError:
-            exit_code = 1  # in-flight work was abandoned (it will be redelivered): say so
-            log.warning("role_stop_timeout", role=role.name)
+    if not await _stop_roles(roles, settings.shutdown_timeout):
+        exit_code = 1  # in-flight work was abandoned (it will be redelivered): say so
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -95,3 +106,18 @@ async def run_roles(settings: Settings, roles: list[Role], role_label: str,
     shutdown_tracing()
     log.info("worker_stopped", exit_code=exit_code)
     return exit_code
+
+
+async def _stop_roles(roles: list[Role], timeout_s: float) -> bool:
+    """Stop every role, each within `timeout_s`; False if any did not stop cleanly."""
+    clean = True
+    for role in roles:
+        try:
+            await asyncio.wait_for(role.stop(), timeout=timeout_s)
+        except TimeoutError:
+            clean = False
+            log.warning("role_stop_timeout", role=role.name)
+        except Exception as exc:  # one role's failure must not keep the others running
+            clean = False
+            log.error("role_stop_failed", role=role.name, error=repr(exc))
+    return clean

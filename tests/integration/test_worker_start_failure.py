@@ -1,0 +1,57 @@
+"""A worker whose role fails while starting exits 1 promptly and releases what it took.
+
+The analysis role starts its process pool before the Faust app; when the app then fails
+(here: its data directory cannot be created), the worker used to log the traceback and hang
+forever on the pool's children, looking alive to a supervisor while consuming nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from infra.settings import Settings
+from tests.e2e.support import cleanup_namespace, free_port
+from tests.integration.kafka_utils import WorkerProcess
+
+SERVICES = ("kafka", "redis")
+EXIT_WITHIN_S = 60
+
+
+@pytest.fixture
+async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
+    name = f"sf{uid}"
+    yield name
+    await cleanup_namespace(settings, name)  # the role created its topics before failing
+
+
+def events(log_path: Path) -> list[dict[str, object]]:
+    out = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def test_role_start_failure_exits_1_and_stops_the_pool(prefix: str, tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "state"
+    not_a_dir.write_text("a file where the state directory should be")
+    log_path = tmp_path / "worker.log"
+    worker = WorkerProcess("analysis", prefix, log_path, port=free_port(),
+                           env={"STACK_DIR": str(not_a_dir), "ANALYSIS_MAX_WORKERS": "2"})
+    worker.start()
+    assert worker.proc is not None
+    try:
+        code = worker.proc.wait(timeout=EXIT_WITHIN_S)
+    finally:
+        worker.stop_quietly()
+    names = [e.get("event") for e in events(log_path)]
+    assert code == 1, f"exit code {code}; log: {log_path.read_text()[-2000:]}"
+    assert "role_start_failed" in names, names
+    assert "worker_started" not in names, names
+    failure = next(e for e in events(log_path) if e.get("event") == "role_start_failed")
+    assert failure["role"] == "analysis"
+    assert "state" in str(failure["error"]), failure

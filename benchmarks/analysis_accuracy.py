@@ -34,8 +34,9 @@ from benchmarks.analysis_common import (
     timed,
 )
 from benchmarks.machine import write_result
-from streams.analysis import ANALYZER_VERSION, analyse_file
+from streams.analysis.core import analyse_file
 from streams.analysis.notation import KEYS
+from streams.analysis.version import ANALYZER_VERSION
 
 # Opus is left out: Essentia's bundled FFmpeg cannot decode it ("Unsupported codec"), so the
 # as-is baseline would fail those files outright (ours decodes them; see the unit tests).

@@ -24,9 +24,10 @@ from typing import Any
 
 from benchmarks.analysis_common import CORPUS_ROOT, ensure_corpus, essentia_full_recipe, timed
 from benchmarks.machine import write_result
-from streams.analysis import ANALYZER_VERSION, analyse_file
+from streams.analysis.core import analyse_file
 from streams.analysis.decode import DecodedStream
 from streams.analysis.ess import es
+from streams.analysis.version import ANALYZER_VERSION
 
 FORMATS = ("mp3", "flac", "m4a", "ogg", "wav")  # Essentia as-is cannot decode Opus
 

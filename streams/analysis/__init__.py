@@ -1,8 +1,7 @@
-"""Pure audio analysis: `analyse_file(path) -> Features` or `AnalysisError(reason, ...)`."""
+"""Pure audio analysis: `core.analyse_file(path) -> Features` or `errors.AnalysisError`.
 
-from streams.analysis.core import MIN_DURATION_S, Features, analyse_file
-from streams.analysis.errors import REASONS, AnalysisError
-from streams.analysis.version import ANALYZER_VERSION
-
-__all__ = ["ANALYZER_VERSION", "MIN_DURATION_S", "REASONS", "AnalysisError", "Features",
-           "analyse_file"]
+Deliberately empty: importing `streams.analysis.version` (the analysis worker needs only
+that constant) must not load Essentia and numpy through this package's `__init__`. That
+import cost the worker's main process, which never analyses, ~78 MB of RSS.
+Import from the submodules: `core`, `errors`, `version`.
+"""

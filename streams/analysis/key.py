@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streams.analysis.decode import ANALYSIS_RATE
-from streams.analysis.ess import es
+from streams.analysis.ess import es, reusable
 from streams.analysis.notation import Scale, normalize_key
 
 F32 = npt.NDArray[np.float32]
@@ -41,20 +41,23 @@ class KeyEstimate:
 
 
 class KeyAccumulator:
-    """Feed mono 22.05 kHz chunks in order; algorithms are per-instance (one per file)."""
+    """Feed mono 22.05 kHz chunks in order; one accumulator per file (the Essentia
+    algorithms it uses are stateless and shared, see `ess.reusable`)."""
 
     def __init__(self, frame: int = FRAME, hop: int = HOP, profile: str = PROFILE) -> None:
         self._frame, self._hop, self._profile = frame, hop, profile
         # Essentia-style window normalisation (area 2), so peak thresholds mean the same.
         window = np.hanning(frame)
         self._window = (2.0 * window / window.sum()).astype(np.float32)
-        self._peaks = es.SpectralPeaks(sampleRate=ANALYSIS_RATE, minFrequency=_MIN_HZ,
-                                       maxFrequency=_MAX_HZ, maxPeaks=60,
-                                       magnitudeThreshold=1e-4, orderBy="magnitude")
-        self._whiten = es.SpectralWhitening(sampleRate=ANALYSIS_RATE, maxFrequency=_MAX_HZ)
-        self._hpcp = es.HPCP(size=HPCP_SIZE, sampleRate=ANALYSIS_RATE, minFrequency=_MIN_HZ,
-                             maxFrequency=_MAX_HZ, bandPreset=False, weightType="cosine",
-                             windowSize=1.0, harmonics=HARMONICS, normalized="none")
+        self._peaks = reusable("SpectralPeaks", sampleRate=ANALYSIS_RATE,
+                               minFrequency=_MIN_HZ, maxFrequency=_MAX_HZ, maxPeaks=60,
+                               magnitudeThreshold=1e-4, orderBy="magnitude")
+        self._whiten = reusable("SpectralWhitening", sampleRate=ANALYSIS_RATE,
+                                maxFrequency=_MAX_HZ)
+        self._hpcp = reusable("HPCP", size=HPCP_SIZE, sampleRate=ANALYSIS_RATE,
+                              minFrequency=_MIN_HZ, maxFrequency=_MAX_HZ, bandPreset=False,
+                              weightType="cosine", windowSize=1.0, harmonics=HARMONICS,
+                              normalized="none")
         self._tail = np.zeros(0, dtype=np.float32)
         self._sum = np.zeros(HPCP_SIZE, dtype=np.float64)
         self._frames = 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from streams.analysis.ess import es
+from streams.analysis.ess import reusable
 
 ABSOLUTE_GATE_LUFS = -70.0
 REPLAY_GAIN_REFERENCE_LUFS = -18.0  # ReplayGain 2.0 reference level
@@ -57,7 +57,8 @@ class LoudnessMeter:
 
     def __init__(self, rate: int, channels: int) -> None:
         b, a = k_weighting(rate)
-        self._filters = [es.IIR(numerator=b, denominator=a) for _ in range(channels)]
+        self._filters = [reusable("IIR", slot=ch, numerator=b, denominator=a)
+                         for ch in range(channels)]  # reset: no state from the last file
         self._sub_block = round(rate * _SUB_BLOCK_S)
         self._carry = np.zeros(0, dtype=np.float32)
         self._powers: list[npt.NDArray[np.float64]] = []

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streams.analysis.decode import ANALYSIS_RATE
-from streams.analysis.ess import es
+from streams.analysis.ess import reusable
 from streams.analysis.onset import ODF_RATE_HZ, OnsetFrames
 
 F32 = npt.NDArray[np.float32]
@@ -42,7 +42,7 @@ class DanceabilityAccumulator:
     stays within 0.02 of the whole-file value."""
 
     def __init__(self) -> None:
-        self._algo = es.Danceability(sampleRate=ANALYSIS_RATE)
+        self._algo = reusable("Danceability", sampleRate=ANALYSIS_RATE)
         self._buf: list[F32] = []
         self._buffered = 0
         self._total = 0.0

@@ -37,7 +37,8 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 
 
 def _results(files: list[Path]) -> Iterator[tuple[Path, dict[str, Any] | None, str | None]]:
-    from streams.analysis import AnalysisError, analyse_file  # heavy import: only when used
+    from streams.analysis.core import analyse_file  # heavy import: only when used
+    from streams.analysis.errors import AnalysisError
 
     for path in files:
         try:

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from infra.corpus.plan import TrackSpec
-from streams.analysis import ANALYZER_VERSION, Features, analyse_file
-from streams.analysis.ess import es
+from streams.analysis.core import Features, analyse_file
+from streams.analysis.ess import es, reusable
 from streams.analysis.loudness import k_weighting
 from streams.analysis.notation import camelot
+from streams.analysis.version import ANALYZER_VERSION
 
 
 def test_tempo_and_key_are_right(clips: list[tuple[TrackSpec, Path]]) -> None:
@@ -43,9 +44,9 @@ def test_every_field_is_filled_and_in_range(clips: list[tuple[TrackSpec, Path]])
 
 
 def test_no_state_leaks_between_files(clips: list[tuple[TrackSpec, Path]]) -> None:
-    # Features compare without timings. Stateful Essentia algorithms (IIR filters, beat
-    # trackers) are created per file; were one reused, the second analysis of `first`
-    # would differ because the other files' audio would still sit in its state.
+    # Features compare without timings. Essentia algorithms are reused across files
+    # (ess.reusable) and reset per file; were a reset missed, the second analysis of
+    # `first` would differ because the other files' audio would still sit in its state.
     first, second, third = (path for _, path in clips)
     before = analyse_file(first)
     analyse_file(second)
@@ -56,8 +57,8 @@ def test_no_state_leaks_between_files(clips: list[tuple[TrackSpec, Path]]) -> No
 
 
 def test_essentia_iir_carries_state_until_reset() -> None:
-    # Why accumulators are created per file: Essentia's IIR (used for K-weighting) keeps
-    # its delay line between calls, so a reused filter would colour the next file.
+    # Why a reused filter must be reset: Essentia's IIR (used for K-weighting) keeps its
+    # delay line between calls, so it would colour the next file.
     b, a = k_weighting(22050)
     filt = es.IIR(numerator=b, denominator=a)
     x = np.sin(np.arange(4096) * 0.05).astype(np.float32)
@@ -65,6 +66,19 @@ def test_essentia_iir_carries_state_until_reset() -> None:
     assert not np.allclose(np.array(filt(x)), first, atol=1e-6)
     filt.reset()
     np.testing.assert_allclose(np.array(filt(x)), first, atol=1e-6)
+
+
+def test_reusable_resets_state_and_keeps_slots_apart() -> None:
+    b, a = k_weighting(22050)
+    x = np.sin(np.arange(4096) * 0.05).astype(np.float32)
+    left = reusable("IIR", slot=0, numerator=b, denominator=a)
+    right = reusable("IIR", slot=1, numerator=b, denominator=a)
+    assert left is not right  # two channels filtered at once need two delay lines
+    first = np.array(left(x))
+    again = reusable("IIR", slot=0, numerator=b, denominator=a)
+    assert again is left  # built once per process: construction leaks native memory
+    np.testing.assert_allclose(np.array(again(x)), first, atol=1e-6)  # reset on reuse
+    assert reusable("IIR", slot=0, numerator=b * 0.5, denominator=a) is not left
 
 
 @pytest.mark.parametrize(("suffix", "args", "codec", "rate", "channels"), [

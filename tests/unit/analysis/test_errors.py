@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.analysis import REASONS, AnalysisError, analyse_file
 from streams.analysis.classify import check_truncation, native_format
+from streams.analysis.core import analyse_file
+from streams.analysis.errors import REASONS, AnalysisError
 from streams.analysis.probe import Probe
 
 

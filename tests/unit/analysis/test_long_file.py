@@ -15,7 +15,7 @@ from infra.corpus.bad_files import click_track
 # analyse a 30 s file first (imports, buffers warmed up), then the long one.
 CHILD = """
 import json, resource, sys
-from streams.analysis import analyse_file
+from streams.analysis.core import analyse_file
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 analyse_file(sys.argv[1]); short_rss = rss()
 f = analyse_file(sys.argv[2])

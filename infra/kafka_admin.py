@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from infra.settings import ConfigurationError, Settings
 from schemas.topics import TopicSpec, catalogue
+
+
+class TopicSetupError(ConfigurationError):
+    """The topics cannot be created as configured (e.g. more replicas than brokers)."""
 
 
 @dataclass(frozen=True)
@@ -20,17 +25,38 @@ class TopicState:
     retention_ms: str
 
 
+def min_insync_replicas(replication_factor: int) -> int | None:
+    """Writes with acks=all need this many replicas in sync: with 3 replicas, 2 (one broker
+    may be down without stopping writes, and an acknowledged event is on two disks)."""
+    return None if replication_factor < 2 else min(2, replication_factor - 1)
+
+
+def topic_requests(specs: list[TopicSpec], existing: set[str], default_partitions: int,
+                   replication_factor: int = 1) -> list[NewTopic]:
+    """The creations needed for `specs`, given the topics that already exist."""
+    isr = min_insync_replicas(replication_factor)
+    extra = {} if isr is None else {"min.insync.replicas": str(isr)}
+    return [NewTopic(s.name, s.partitions or default_partitions, replication_factor,
+                     topic_configs={**s.config, **extra})
+            for s in specs if s.name not in existing]
+
+
 async def ensure_topics(bootstrap: str, default_partitions: int, prefix: str | None = None,
-                        specs: list[TopicSpec] | None = None) -> list[str]:
+                        specs: list[TopicSpec] | None = None,
+                        replication_factor: int = 1) -> list[str]:
     """Create missing topics of the catalogue; returns the names created (existing are kept)."""
     wanted = specs or (catalogue(prefix) if prefix else catalogue())
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        new = [NewTopic(s.name, s.partitions or default_partitions, 1, topic_configs=s.config)
-               for s in wanted if s.name not in existing]
+        new = topic_requests(wanted, set(await admin.list_topics()), default_partitions,
+                             replication_factor)
         if new:
+            brokers = len((await admin.describe_cluster())["brokers"])
+            if replication_factor > brokers:
+                raise TopicSetupError(
+                    f"KAFKA_REPLICATION_FACTOR={replication_factor} but the cluster at "
+                    f"{bootstrap} has {brokers} broker(s): lower the factor or add brokers")
             try:
                 await admin.create_topics(new)
             except TopicAlreadyExistsError:
@@ -39,6 +65,14 @@ async def ensure_topics(bootstrap: str, default_partitions: int, prefix: str | N
         return [t.name for t in new]
     finally:
         await admin.close()
+
+
+async def ensure_catalogue(settings: Settings, prefix: str,
+                           partitions: int | None = None) -> list[str]:
+    """`ensure_topics` with the configured partition count and replication factor."""
+    return await ensure_topics(settings.kafka_bootstrap_servers,
+                               partitions or settings.kafka_partitions, prefix,
+                               replication_factor=settings.kafka_replication_factor)
 
 
 async def _wait_visible(admin: AIOKafkaAdminClient, names: set[str], timeout_s: float = 15) -> None:

@@ -13,6 +13,10 @@ def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+class ConfigurationError(RuntimeError):
+    """The settings do not fit the environment; the message says what to change."""
+
+
 class Settings(BaseSettings):
     """Every tunable of the system. Environment variable names match the tuning guide."""
 
@@ -24,6 +28,8 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = 12
+    # 1 suits the single local broker; 3 on a cluster (then min.insync.replicas = 2).
+    kafka_replication_factor: int = 1
     database_url: str = "postgresql+asyncpg://tracktion:tracktion@127.0.0.1:5432/tracktion"
     database_pool_size: int = 10
     database_max_overflow: int = 10

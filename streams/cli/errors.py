@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from infra.settings import ConfigurationError
+
 HINT = "Is the local stack up? Start it with `make stack-up` or `tracktion stack up`."
 
 
@@ -21,6 +23,9 @@ def _is_connection_error(exc: BaseException) -> bool:
 def run_with_friendly_errors(app: Callable[[], object]) -> None:
     try:
         app()
+    except ConfigurationError as exc:  # the message already says what to change
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
     except Exception as exc:
         if not _is_connection_error(exc):
             raise

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.kafka_admin import describe_topics, ensure_topics
+from infra.kafka_admin import describe_topics, ensure_catalogue
 from infra.settings import get_settings
 
 app = typer.Typer(help="Create and inspect the Kafka topics (the event store).",
@@ -24,8 +24,7 @@ def create(prefix: PrefixOpt = "tracktion",
                help="Partitions for new topics (default KAFKA_PARTITIONS).")] = None) -> None:
     """Create every catalogue topic that does not exist yet (idempotent)."""
     settings = get_settings()
-    created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers,
-                                        partitions or settings.kafka_partitions, prefix))
+    created = asyncio.run(ensure_catalogue(settings, prefix, partitions))
     Console(stderr=True).print(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
 
 

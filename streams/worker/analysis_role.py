@@ -6,7 +6,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from infra.kafka_admin import ensure_topics
+from infra.kafka_admin import ensure_catalogue
 from infra.metrics import ANALYSIS_QUEUE_DEPTH
 from infra.settings import Settings
 from projections.redis.writer import record_lag
@@ -37,7 +37,7 @@ class AnalysisRole:
 
     async def start(self) -> None:
         s = self._settings
-        await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, self._prefix)
+        await ensure_catalogue(s, self._prefix)
         self.pool.start()
         self._redis = aioredis.from_url(s.redis_url, socket_timeout=1, socket_connect_timeout=1,
                                         retry_on_timeout=False)

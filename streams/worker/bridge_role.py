@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.kafka_admin import ensure_topics
+from infra.kafka_admin import ensure_catalogue
 from infra.settings import Settings
 from streams.bridge.bridge import Bridge
 from streams.worker.web import RouteAdder
@@ -18,8 +18,7 @@ class BridgeRole:
         self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, prefix)
 
     async def start(self) -> None:
-        await ensure_topics(self._settings.kafka_bootstrap_servers,
-                            self._settings.kafka_partitions, self._prefix)
+        await ensure_catalogue(self._settings, self._prefix)
         await self.bridge.start()
 
     async def run(self) -> None:

@@ -55,10 +55,10 @@ class ProjectionsRole:
         self.runners: list[ProjectionRunner[Any]] = []
 
     async def start(self) -> None:
-        from infra.kafka_admin import ensure_topics
+        from infra.kafka_admin import ensure_catalogue
 
         s = self._settings
-        await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, self._prefix)
+        await ensure_catalogue(s, self._prefix)
         topics = source_topics(self._prefix)
         for store in self._stores:
             spec = build_spec(store, s, self._prefix)

@@ -25,6 +25,12 @@ async def test_returns_results(pool: AnalysisPool) -> None:
     assert await pool.analyse("ok:1") == {"path": "ok:1"}
 
 
+async def test_children_do_not_rerun_the_parents_main_module(pool: AnalysisPool) -> None:
+    # Here the parent's main module is pytest's runner; in production it is the CLI. Either
+    # way a child imports only what analysing needs (see pool._parent_main_hidden).
+    assert await pool.analyse("modules:") == {"path": ""}
+
+
 async def test_typed_failure_keeps_reason(pool: AnalysisPool) -> None:
     with pytest.raises(PoolTaskError) as err:
         await pool.analyse("corrupt:")

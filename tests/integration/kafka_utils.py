@@ -75,6 +75,14 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> lis
         await consumer.stop()
 
 
+def stack_service(action: str, service: str, timeout_s: float = 300) -> float:
+    """`tracktion stack <action> <service>` (an outage in a test); returns its seconds."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "streams.cli.main", "stack", action, service],
+                   cwd=REPO, check=True, capture_output=True, timeout=timeout_s)
+    return time.monotonic() - started
+
+
 class WorkerProcess:
     """`tracktion worker` in a subprocess, so tests can SIGKILL or SIGTERM it like an operator."""
 

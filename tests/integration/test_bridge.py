@@ -27,6 +27,7 @@ from tests.integration.kafka_utils import (
     WorkerProcess,
     expected_partition,
     read_topic,
+    stack_service,
     wait_until,
 )
 
@@ -113,12 +114,12 @@ def synthetic_event(i: int, correlation_id: str) -> FileDiscovered:
                                  payload=FileDiscoveredPayload(file=info))
 
 
-async def publish_synthetic(settings: Settings, prefix: str, n: int) -> set[str]:
+async def publish_synthetic(settings: Settings, prefix: str, n: int, start: int = 0) -> set[str]:
     sink = RabbitSink(settings.rabbitmq_url, prefix)
     await sink.start()
     ids = set()
     try:
-        for i in range(n):
+        for i in range(start, start + n):
             event = synthetic_event(i, "no-loss")
             ids.add(event.event_id)
             await sink.send(event, event_headers(event, {}))
@@ -188,3 +189,26 @@ async def test_malformed_messages_are_deadlettered_and_the_queue_keeps_flowing(
         assert reason.startswith(bad[record.value]), reason
     assert {decode(r.value).event_id for r in await lane_records(settings, prefix)} == \
         {e.event_id for e in good}
+
+
+async def test_bridge_reconnects_after_rabbitmq_restarts(
+        settings: Settings, prefix: str, tmp_path: Path) -> None:
+    # The durable queue and persistent messages survive the broker's restart; the bridge
+    # must notice its connection died, connect again and carry on without being restarted.
+    log = tmp_path / "bridge.log"
+    bridge = WorkerProcess("bridge", prefix, log)
+    bridge.start()
+    try:
+        before = await publish_synthetic(settings, prefix, 200)
+        await wait_for_count(settings, prefix, 200, 60)
+        stack_service("down", "rabbitmq")
+        stack_service("up", "rabbitmq")
+        after = await publish_synthetic(settings, prefix, 200, start=200)
+        await wait_for_count(settings, prefix, 400, 90)
+        assert bridge.alive(), log.read_text()[-2000:]
+        records = await lane_records(settings, prefix)
+    finally:
+        bridge.stop_quietly()
+    received = {r.headers["event_id"].decode() for r in records}
+    assert before | after <= received, f"{len(before | after - received)} events lost"
+    assert "bridge_reconnected" in log.read_text()

@@ -8,8 +8,6 @@ again, so it must not run beside another suite that needs Neo4j.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,7 +22,7 @@ from projections.neo4j.queries import dump_namespace
 from projections.runner import ProjectionRunner
 from streams.worker.projections_role import build_spec, source_topics
 from tests.e2e.support import cleanup_namespace
-from tests.integration.kafka_utils import REPO, produce_events
+from tests.integration.kafka_utils import produce_events, stack_service
 from tests.integration.projections.redis_support import batch_events
 
 SERVICES = ("kafka", "neo4j")
@@ -41,8 +39,7 @@ async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
 
 
 def stack(action: str) -> None:
-    subprocess.run([sys.executable, "-m", "streams.cli.main", "stack", action, "neo4j"],
-                   cwd=REPO, check=True, capture_output=True, timeout=300)
+    stack_service(action, "neo4j")
 
 
 

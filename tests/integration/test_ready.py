@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,9 +17,8 @@ import pytest
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from tests.e2e.support import cleanup_namespace, free_port
-from tests.integration.kafka_utils import REPO, WorkerProcess
+from tests.integration.kafka_utils import WorkerProcess, stack_service
 
-TRACKTION = str(REPO / ".venv" / "bin" / "tracktion")
 DEPENDENCIES = ("kafka", "neo4j", "postgres", "redis")
 HEALTH_BUDGET_S = 0.100
 DOWN_WITHIN_S = 5.0
@@ -65,10 +63,7 @@ async def poll_ready(http: aiohttp.ClientSession, port: int, want: int, timeout_
 
 def stack(action: str) -> float:
     """`tracktion stack <action> redis`; returns the seconds it took."""
-    started = time.monotonic()
-    subprocess.run([TRACKTION, "stack", action, "redis"], cwd=REPO, check=True, timeout=120,
-                   capture_output=True)
-    return time.monotonic() - started
+    return stack_service(action, "redis", timeout_s=120)
 
 
 def assert_components(body: dict[str, Any]) -> None:

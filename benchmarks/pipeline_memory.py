@@ -29,6 +29,7 @@ from benchmarks.pipeline_common import (
     open_sink,
     projected_counts,
     request_event,
+    topic_partitions,
     wait_until,
 )
 from benchmarks.pipeline_load import Pipeline, file_infos, machine_window, noise
@@ -51,9 +52,8 @@ async def mark_consumed(bootstrap: str, group: str, topics: list[str]) -> None:
                                 enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
         tps = [TopicPartition(t, p) for t in topics
-               for p in consumer.partitions_for_topic(t) or ()]
+               for p in await topic_partitions(bootstrap, t)]
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         await consumer.commit(dict(ends))

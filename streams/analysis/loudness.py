@@ -53,7 +53,7 @@ class Loudness:
 
 class LoudnessMeter:
     """Feed (frames, channels) chunks in order; per-channel IIR state carries across chunks,
-    so create one meter per file (state would otherwise leak into the next file)."""
+    so create one meter per file: it takes the process's filters reset (`ess.reusable`)."""
 
     def __init__(self, rate: int, channels: int) -> None:
         b, a = k_weighting(rate)

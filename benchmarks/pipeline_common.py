@@ -193,18 +193,6 @@ async def publish_requests(bootstrap: str, prefix: str, files: list[Path], n: in
     return cid
 
 
-async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (info,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return sorted(p["partition"] for p in info["partitions"])
-
-
 class Completions:
     """Reads the analysis topic from the start and records each AnalysisCompleted."""
 
@@ -221,10 +209,11 @@ class Completions:
         from aiokafka import AIOKafkaConsumer
         from aiokafka.structs import TopicPartition
 
+        from infra.kafka_admin import partition_ids
         from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
         from schemas.codec import decode
 
-        parts = await topic_partitions(self.bootstrap, self.topic)
+        parts = await partition_ids(self.bootstrap, self.topic)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:

@@ -29,7 +29,6 @@ from benchmarks.pipeline_common import (
     open_sink,
     projected_counts,
     request_event,
-    topic_partitions,
     wait_until,
 )
 from benchmarks.pipeline_load import Pipeline, file_infos, machine_window, noise
@@ -48,12 +47,14 @@ async def mark_consumed(bootstrap: str, group: str, topics: list[str]) -> None:
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition
 
+    from infra.kafka_admin import partition_ids
+
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
                                 enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in topics
-               for p in await topic_partitions(bootstrap, t)]
+               for p in await partition_ids(bootstrap, t)]
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         await consumer.commit(dict(ends))

@@ -85,6 +85,19 @@ async def _wait_visible(admin: AIOKafkaAdminClient, names: set[str], timeout_s: 
         await asyncio.sleep(0.1)
 
 
+async def partition_ids(bootstrap: str, topic: str) -> list[int]:
+    """Partition ids of `topic` from the cluster (a consumer only knows topics it subscribed)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (info,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if info.get("error_code"):
+        raise LookupError(f"topic {topic}: error {info['error_code']}")
+    return sorted(p["partition"] for p in info["partitions"])
+
+
 async def describe_topics(bootstrap: str, prefix: str | None = None) -> list[TopicState]:
     specs = catalogue(prefix) if prefix else catalogue()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)

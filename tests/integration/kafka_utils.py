@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
+
+from infra.kafka_admin import partition_ids
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,22 +36,9 @@ def expected_partition(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """Partition ids of `topic` from the cluster (a consumer only knows topics it subscribed)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (info,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    if info.get("error_code"):
-        raise LookupError(f"topic {topic}: error {info['error_code']}")
-    return sorted(p["partition"] for p in info["partitions"])
-
-
 async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Record]:
     """Every record currently in `topic`, read up to the end offsets sampled at the start."""
-    partitions = await partitions_of(bootstrap, topic)
+    partitions = await partition_ids(bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:

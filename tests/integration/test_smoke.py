@@ -20,8 +20,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from infra.kafka_admin import partition_ids
 from infra.settings import Settings
-from tests.integration.kafka_utils import expected_partition, partitions_of
+from tests.integration.kafka_utils import expected_partition
 
 
 async def test_kafka_keyed_round_trip(settings: Settings,
@@ -46,7 +47,7 @@ async def test_kafka_keyed_round_trip(settings: Settings,
         await consumer.stop()
     records = batch.get(tp, [])
     assert [(r.key, r.value) for r in records] == [(b"file-42", b"hello")]
-    assert len(await partitions_of(settings.kafka_bootstrap_servers, topic)) == 6
+    assert len(await partition_ids(settings.kafka_bootstrap_servers, topic)) == 6
     # The broker put the keyed record where Kafka's default partitioner says it belongs.
     assert meta.partition == expected_partition(b"file-42", 6)
 

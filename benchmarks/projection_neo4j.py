@@ -52,7 +52,8 @@ PARTITIONS = 12
 KEYS = all_keys()
 FEATURES = Features(duration_s=200.0, sample_rate=44100, channels=2, codec="mp3",
                     bit_rate=320000, bpm=124.0, bpm_confidence=0.8, beats_count=400, key="A",
-                    scale="minor", key_strength=0.7, camelot="8A", open_key="1m",
+                    scale="minor", key_strength=0.7, tuning_cents=0.0, camelot="8A",
+                    open_key="1m",
                     loudness_lufs=-9.0, loudness_range_lu=5.0, peak_dbfs=-0.3,
                     replay_gain_db=-9.0, danceability=0.7, energy=0.8, arousal=0.7,
                     valence=0.4, mood="tense", analyzer_version=1)

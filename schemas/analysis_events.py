@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import msgspec
 
@@ -10,7 +10,11 @@ from schemas.envelope import Event
 
 
 class Features(msgspec.Struct, frozen=True):
-    """Everything the analyser measures; ranges and derivations are in docs/analysis.md."""
+    """Everything the analyser measures; ranges and derivations are in docs/analysis.md.
+
+    `tuning_cents` (AnalysisCompleted v2): the recording's tuning relative to A = 440 Hz,
+    -50..+50 cents; None on results upcast from v1, which did not measure it.
+    """
 
     duration_s: float
     sample_rate: int
@@ -23,6 +27,7 @@ class Features(msgspec.Struct, frozen=True):
     key: str
     scale: Literal["major", "minor"]
     key_strength: float
+    tuning_cents: float | None
     camelot: str
     open_key: str
     loudness_lufs: float
@@ -78,6 +83,10 @@ class AnalysisStarted(Event, frozen=True, kw_only=True, tag="AnalysisStarted"):
 
 
 class AnalysisCompleted(Event, frozen=True, kw_only=True, tag="AnalysisCompleted"):
+    """v2 added `payload.features.tuning_cents` (upcaster: schemas/upcasters.py)."""
+
+    SCHEMA_VERSION: ClassVar[int] = 2
+
     payload: AnalysisCompletedPayload
 
 

@@ -14,8 +14,19 @@ from typing import Any
 Raw = dict[str, Any]
 Upcaster = Callable[[Raw], Raw]
 
+
+def upcast_analysis_completed_v1_v2(raw: Raw) -> Raw:
+    """v2 added `features.tuning_cents`; v1 analysers did not measure it, so it is None
+    (unknown), never 0 (which would claim the recording is tuned to A = 440 Hz)."""
+    payload = raw["payload"]
+    features = {**payload["features"], "tuning_cents": None}
+    return {**raw, "payload": {**payload, "features": features}}
+
+
 #: (event_type, from_version) -> function returning the dict at from_version + 1.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("AnalysisCompleted", 1): upcast_analysis_completed_v1_v2,
+}
 
 
 def upcast(raw: Raw, event_type: str, version: int, target: int) -> Raw:

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from schemas import codec, upcasters
+from schemas.analysis_events import AnalysisCompleted
 from schemas.envelope import SchemaError, file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload
 from tests.unit.schemas.samples import INFO, all_samples
@@ -83,3 +84,48 @@ def test_upcaster_chain_lifts_old_versions(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(FileDiscovered, "SCHEMA_VERSION", 2)
     event = codec.decode(msgspec.json.encode(v1))
     assert event.priority == "high" and event.schema_version == 2
+
+
+def test_analysis_completed_v1_upcasts_with_unknown_tuning() -> None:
+    """v1 analysers did not measure tuning: the upcast event says None, not 0 cents."""
+    v1 = GOLDEN / "AnalysisCompleted.v1.json"
+    raw_v1 = json.loads(v1.read_text())
+    assert raw_v1["schema_version"] == 1 and "tuning_cents" not in raw_v1["payload"]["features"]
+    event = codec.decode(v1.read_bytes())
+    assert isinstance(event, AnalysisCompleted) and event.schema_version == 2
+    assert event.payload.features.tuning_cents is None
+    # everything else is carried over unchanged
+    v2 = codec.decode((GOLDEN / "AnalysisCompleted.v2.json").read_bytes())
+    assert isinstance(v2, AnalysisCompleted)
+    assert msgspec.structs.replace(v2.payload.features, tuning_cents=None) == \
+        event.payload.features
+    assert msgspec.structs.replace(v2, payload=msgspec.structs.replace(
+        v2.payload, features=event.payload.features)) == event
+
+
+def test_analysis_completed_v2_decodes_tuning_directly() -> None:
+    event = codec.decode((GOLDEN / "AnalysisCompleted.v2.json").read_bytes())
+    assert isinstance(event, AnalysisCompleted)
+    assert event.schema_version == AnalysisCompleted.SCHEMA_VERSION == 2
+    assert event.payload.features.tuning_cents == -12.5
+
+
+def test_analysis_completed_v2_requires_tuning_cents() -> None:
+    """A v2 producer must state the tuning (a number, or null when unknown)."""
+    raw = json.loads((GOLDEN / "AnalysisCompleted.v2.json").read_text())
+    del raw["payload"]["features"]["tuning_cents"]
+    with pytest.raises(SchemaError) as err:
+        codec.decode(json.dumps(raw).encode())
+    assert err.value.reason == "invalid"
+    raw["payload"]["features"]["tuning_cents"] = None
+    decoded = codec.decode(json.dumps(raw).encode())
+    assert isinstance(decoded, AnalysisCompleted)
+    assert decoded.payload.features.tuning_cents is None
+
+
+def test_upcaster_does_not_mutate_its_input() -> None:
+    raw = json.loads((GOLDEN / "AnalysisCompleted.v1.json").read_text())
+    before = json.dumps(raw, sort_keys=True)
+    lifted = upcasters.upcast_analysis_completed_v1_v2(raw)
+    assert json.dumps(raw, sort_keys=True) == before
+    assert lifted["payload"]["features"]["tuning_cents"] is None

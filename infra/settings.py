@@ -8,6 +8,9 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A dependency-free constant module (its package __init__ is empty, so no Essentia loads).
+from streams.analysis.version import ANALYZER_VERSION
+
 
 def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
@@ -52,6 +55,9 @@ class Settings(BaseSettings):
     cache_size_mb: int = 64
     queue_max_size: int = 1000
     shutdown_timeout: float = 30.0
+    # The version the analysis role stamps on its results and keys its result cache with.
+    # Defaults to the code's; a deployment may set it (e.g. to roll out or roll back).
+    analyzer_version: int = ANALYZER_VERSION
 
     web_host: str = "127.0.0.1"
     web_port: int = 6066

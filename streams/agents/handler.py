@@ -144,6 +144,9 @@ class AnalysisHandler:
                     continue
                 await self._failed(event, info, exc, attempt)
                 return
+            # The pool children stamp the code's constant; the deployment's setting wins,
+            # so cache entries, analysis ids and events all carry one version.
+            features["analyzer_version"] = self._version
             actual = features.pop("_content_hash", None) or info.content_hash
             if actual != info.content_hash:
                 log.info("analysis_content_changed", file_id=event.file_id,
@@ -158,6 +161,9 @@ class AnalysisHandler:
         elapsed = time.perf_counter() - started
         timings = features.pop("timings", None) or {}
         clean = {k: v for k, v in features.items() if k in Features.__struct_fields__}
+        clean["analyzer_version"] = self._version
+        # Cache entries written before tuning was measured lack it: unknown, not 0 cents.
+        clean.setdefault("tuning_cents", None)
         payload = AnalysisCompletedPayload(
             analysis_id=derived_id(event.event_id, f"analysis-v{self._version}"),
             path=info.path, content_hash=info.content_hash,

@@ -15,7 +15,6 @@ from schemas.topics import lane_topic
 from streams.agents.analysis import register_agents
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler
-from streams.analysis.version import ANALYZER_VERSION
 from streams.app import create_app
 from streams.pool.pool import AnalysisPool
 from streams.worker.lag import LagMonitor
@@ -49,7 +48,8 @@ class AnalysisRole:
             return await self._app.producer.send(topic, key, value, partition=None,
                                                  timestamp=None, headers=headers)
 
-        handler = AnalysisHandler(self.pool, cache, emit, self._prefix, ANALYZER_VERSION)
+        handler = AnalysisHandler(self.pool, cache, emit, self._prefix,
+                                  s.analyzer_version)
         # Enough concurrent agent actors to keep every pool worker fed, plus a few queued so
         # a freed worker never waits for a fetch.
         register_agents(self._app, handler, self._prefix, s.analysis_max_workers * 2)

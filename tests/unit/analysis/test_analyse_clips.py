@@ -29,7 +29,7 @@ def test_every_field_is_filled_and_in_range(clips: list[tuple[TrackSpec, Path]])
     f = analyse_file(clips[0][1])
     d = f.to_dict()
     assert list(d) == list(Features.__dataclass_fields__)
-    assert f.analyzer_version == ANALYZER_VERSION == 1
+    assert f.analyzer_version == ANALYZER_VERSION == 2
     assert f.duration_s == pytest.approx(20.0, abs=0.1)
     assert (f.sample_rate, f.channels, f.codec) == (44100, 2, "flac")
     for name in ("bpm_confidence", "key_strength", "danceability", "energy", "arousal",

@@ -102,6 +102,8 @@ def feature_props(features: Features, stamp: str) -> dict[str, Any]:
     return {"bpm": bpm, "key": features.key, "scale": features.scale,
             "camelot": normalise_camelot(features.camelot, features.key, features.scale),
             "energy": features.energy, "danceability": features.danceability,
+            "bpm_confidence": features.bpm_confidence, "key_strength": features.key_strength,
+            "tuning_cents": features.tuning_cents,
             "analyzer_version": features.analyzer_version, "tempo_bucket": tempo_bucket(bpm),
             "features_stamp": stamp}
 

@@ -42,8 +42,9 @@ MERGE (a)-[c:COMPATIBLE]->(b)
 SET c.relation = e.relation, c.rank = e.rank
 """
 
-FEATURE_KEYS = ("bpm", "key", "scale", "camelot", "energy", "danceability", "analyzer_version",
-                "tempo_bucket", "features_stamp")
+FEATURE_KEYS = ("bpm", "key", "scale", "camelot", "energy", "danceability", "bpm_confidence",
+                "key_strength", "tuning_cents", "analyzer_version", "tempo_bucket",
+                "features_stamp")
 
 
 def _status(var: str) -> str:

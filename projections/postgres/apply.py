@@ -28,7 +28,7 @@ FEATURE_FIELDS: tuple[str, ...] = (
     "duration_s", "sample_rate", "channels", "codec", "bit_rate", "bpm", "bpm_confidence",
     "beats_count", "key", "scale", "key_strength", "camelot", "open_key", "loudness_lufs",
     "loudness_range_lu", "peak_dbfs", "replay_gain_db", "danceability", "energy", "arousal",
-    "valence", "mood", "analyzer_version",
+    "valence", "mood", "analyzer_version", "tuning_cents",
 )
 
 
@@ -146,7 +146,8 @@ def _analysed_patch(event: AnalysisCompleted, v: str) -> Row:
     row.update(current_analysis_id=event.payload.analysis_id, bpm=f.bpm, key=f.key,
                scale=f.scale, camelot=f.camelot, energy=f.energy,
                danceability=f.danceability, loudness_lufs=f.loudness_lufs,
-               analysis_version=v)
+               bpm_confidence=f.bpm_confidence, key_strength=f.key_strength,
+               tuning_cents=f.tuning_cents, analysis_version=v)
     return row
 
 

@@ -23,8 +23,8 @@ _CAMELOT = re.compile(r"^\s*(1[0-2]|[1-9])\s*([ABab])\s*$")
 _KEY = re.compile(r"^\s*([A-Ga-g])\s*([#b\u266f\u266d]?)\s*(m|min|minor|maj|major)?\s*$")
 _BPM = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(?:\.\.|-)?\s*(\d+(?:\.\d+)?)?\s*$")
 STATUSES = ("queued", "analysing", "analysed", "failed", "deleted")
-RESULT_COLUMNS = ("file_id", "artist", "title", "album", "bpm", "key", "scale", "camelot",
-                  "energy", "status", "path")
+RESULT_COLUMNS = ("file_id", "artist", "title", "album", "bpm", "bpm_confidence", "key",
+                  "scale", "camelot", "key_strength", "tuning_cents", "energy", "status", "path")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,17 @@ def compatible_camelot(code: str) -> tuple[str, ...]:
             f"{number}{other}")
 
 
+def parse_confidence(text: str) -> float:
+    """A tempo confidence threshold between 0 and 1 ('0.6')."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"not a confidence: {text!r} (a number from 0 to 1)") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, not {text}")
+    return value
+
+
 def parse_bpm(text: str) -> tuple[float | None, float | None]:
     """'120..128', '120-128', '124' (exact), '120..' or '..128' (open ends)."""
     m = _BPM.match(text)
@@ -86,6 +97,7 @@ class TrackQuery:
     bpm: tuple[float | None, float | None] = (None, None)
     search: str | None = None
     status: str | None = None  # None: everything but deleted; "all": everything
+    min_confidence: float | None = None  # bpm_confidence >= this (unanalysed tracks drop out)
     limit: int = 50
 
 
@@ -107,6 +119,8 @@ def _filters(tables: Tables, q: TrackQuery) -> list[ColumnElement[bool]]:
         where.append(t.c.bpm >= low)
     if high is not None:
         where.append(t.c.bpm <= high)
+    if q.min_confidence is not None:
+        where.append(t.c.bpm_confidence >= q.min_confidence)
     if q.status is None:
         where.append(t.c.status != "deleted")
     elif q.status != "all":

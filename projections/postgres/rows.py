@@ -28,7 +28,8 @@ TRACK_GROUPS: dict[str, tuple[str, ...]] = {
     "progress_version": ("progress",),
     # The newest analysis by event time, denormalised for fast queries.
     "analysis_version": ("current_analysis_id", "bpm", "key", "scale", "camelot", "energy",
-                         "danceability", "loudness_lufs"),
+                         "danceability", "loudness_lufs", "bpm_confidence", "key_strength",
+                         "tuning_cents"),
 }
 # Groups a move carries from the old id to the new one.
 MOVED_GROUPS = ("progress_version", "analysis_version")

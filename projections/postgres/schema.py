@@ -1,7 +1,8 @@
 """SQLAlchemy Core tables of the Postgres read model, built for a configurable schema name.
 
-The initial Alembic migration (migrations/versions/0001_initial.py) creates exactly these;
-an integration test compares the two so they cannot drift apart.
+The Alembic migrations (migrations/versions/, 0001_initial then each later revision)
+create exactly these; an integration test compares the two so they cannot drift apart.
+Columns added by a later migration are declared last, where ALTER TABLE puts them.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def _tracks(md: MetaData) -> Table:
         Column("current_analysis_id", Text),
         Column("bpm", Float), Column("key", Text), Column("scale", Text), Column("camelot", Text),
         Column("energy", Float), Column("danceability", Float), Column("loudness_lufs", Float),
+        Column("bpm_confidence", Float), Column("key_strength", Float),
+        Column("tuning_cents", Float),
         Column("last_event_at", DateTime(timezone=True)), Column("last_event_id", Text),
         _version("last_version"), _version("info_version"), _version("presence_version"),
         _version("progress_version"), _version("analysis_version"),
@@ -101,7 +104,7 @@ def _analyses(md: MetaData) -> Table:
         Column("arousal", Float), Column("valence", Float), Column("mood", Text),
         Column("analyzer_version", Integer),
         Column("processing_ms", Float), Column("cached", Boolean), Column("worker", Text),
-        _version("version"),
+        _version("version"), Column("tuning_cents", Float),
         Index("ix_analyses_file_id_occurred_at", "file_id", "occurred_at"),
     )
 

@@ -15,11 +15,11 @@ from rich.table import Table
 
 AUDIO_EXTENSIONS = frozenset({".mp3", ".flac", ".wav", ".m4a", ".aac", ".ogg", ".opus", ".aiff",
                               ".aif"})
-JSON_KEYS = ("path", "bpm", "bpm_confidence", "key", "scale", "key_strength", "camelot",
-             "open_key", "loudness_lufs", "loudness_range_lu", "peak_dbfs", "replay_gain_db",
-             "danceability", "energy", "arousal", "valence", "mood", "duration_s",
-             "sample_rate", "channels", "codec", "bit_rate", "beats_count", "analyzer_version",
-             "timings")
+JSON_KEYS = ("path", "bpm", "bpm_confidence", "key", "scale", "key_strength", "tuning_cents",
+             "camelot", "open_key", "loudness_lufs", "loudness_range_lu", "peak_dbfs",
+             "replay_gain_db", "danceability", "energy", "arousal", "valence", "mood",
+             "duration_s", "sample_rate", "channels", "codec", "bit_rate", "beats_count",
+             "analyzer_version", "timings")
 
 err_console = Console(stderr=True)
 
@@ -37,12 +37,15 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 
 
 def _results(files: list[Path]) -> Iterator[tuple[Path, dict[str, Any] | None, str | None]]:
+    from infra.settings import get_settings
     from streams.analysis.core import analyse_file  # heavy import: only when used
     from streams.analysis.errors import AnalysisError
 
+    # The same version the analysis workers of this deployment stamp (ANALYZER_VERSION).
+    version = get_settings().analyzer_version
     for path in files:
         try:
-            yield path, analyse_file(path).to_dict(), None
+            yield path, {**analyse_file(path).to_dict(), "analyzer_version": version}, None
         except AnalysisError as exc:
             yield path, None, f"{exc.reason}: {exc.message}"
 
@@ -58,7 +61,7 @@ def _table() -> Table:
     # Only the file name may shrink (ellipsis) on narrow terminals.
     table.add_column("file", no_wrap=True, overflow="ellipsis", min_width=8, max_width=32)
     for name, width in (("time", 5), ("bpm", 5), ("conf", 4), ("key", 3), ("cam", 3),
-                        ("LUFS", 5), ("dance", 5), ("energy", 6), ("mood", 5)):
+                        ("cents", 5), ("LUFS", 5), ("dance", 5), ("energy", 6), ("mood", 5)):
         table.add_column(name, justify="left" if name in ("key", "cam", "mood") else "right",
                          no_wrap=True, min_width=width)
     return table
@@ -68,7 +71,8 @@ def _row(table: Table, path: Path, f: dict[str, Any]) -> None:
     minutes, seconds = divmod(round(f["duration_s"]), 60)
     key = f"{f['key']}{'m' if f['scale'] == 'minor' else ''}"
     table.add_row(path.name, f"{minutes}:{seconds:02d}", f"{f['bpm']:.1f}",
-                  f"{f['bpm_confidence']:.2f}", key, f["camelot"], f"{f['loudness_lufs']:.1f}",
+                  f"{f['bpm_confidence']:.2f}", key, f["camelot"], f"{f['tuning_cents']:+.0f}",
+                  f"{f['loudness_lufs']:.1f}",
                   f"{f['danceability']:.2f}", f"{f['energy']:.2f}", f["mood"])
 
 

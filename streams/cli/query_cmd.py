@@ -22,6 +22,7 @@ from projections.postgres.queries import (
     TrackQuery,
     compatible_camelot,
     parse_bpm,
+    parse_confidence,
     parse_key,
     search_tracks,
 )
@@ -41,7 +42,8 @@ SchemaOpt = Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV,
 
 
 def track_query(key: str | None, compatible_with: str | None, bpm: str | None,
-                search: str | None, status: str | None, limit: int) -> TrackQuery:
+                search: str | None, status: str | None, limit: int,
+                min_confidence: str | float | None = None) -> TrackQuery:
     """Options -> TrackQuery; ValueError names the option that is wrong."""
     if status is not None and status not in (*STATUSES, "all"):
         raise ValueError(f"--status must be one of {', '.join((*STATUSES, 'all'))}")
@@ -51,7 +53,9 @@ def track_query(key: str | None, compatible_with: str | None, bpm: str | None,
         key=parse_key(key) if key else None,
         compatible_with=compatible_camelot(compatible_with) if compatible_with else (),
         bpm=parse_bpm(bpm) if bpm else (None, None),
-        search=search or None, status=status, limit=limit)
+        search=search or None, status=status,
+        min_confidence=None if min_confidence is None else parse_confidence(str(min_confidence)),
+        limit=limit)
 
 
 async def fetch_tracks(query: TrackQuery, schema: str) -> list[dict[str, Any]]:
@@ -63,15 +67,28 @@ async def fetch_tracks(query: TrackQuery, schema: str) -> list[dict[str, Any]]:
         await engine.dispose()
 
 
+# Table headers where the column name is too wide; confidences 0-1 get two decimals,
+# tuning a sign (cents sharp or flat of A = 440 Hz).
+_HEADERS = {"bpm_confidence": "conf", "key_strength": "key str", "tuning_cents": "cents"}
+_FORMATS = {"bpm_confidence": "{:.2f}", "key_strength": "{:.2f}", "tuning_cents": "{:+.1f}"}
+_TABLE_COLUMNS = tuple(c for c in RESULT_COLUMNS if c not in ("file_id", "path"))
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return _FORMATS.get(column, "{:.1f}").format(value)
+    return str(value)
+
+
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    table = Table(*(c for c in RESULT_COLUMNS if c not in ("file_id", "path")),
-                  title=f"{len(rows)} track(s)")
+    table = Table(*(_HEADERS.get(c, c) for c in _TABLE_COLUMNS), title=f"{len(rows)} track(s)")
     for row in rows:
         if not row.get("title") and row.get("path"):
             # Untagged files are common; the file name is what the user recognises them by.
             row = {**row, "title": Path(row["path"]).name}
-        table.add_row(*("" if row[c] is None else f"{row[c]:.1f}" if isinstance(row[c], float)
-                        else str(row[c]) for c in RESULT_COLUMNS if c not in ("file_id", "path")))
+        table.add_row(*(_cell(c, row[c]) for c in _TABLE_COLUMNS))
     Console().print(table)
 
 
@@ -85,14 +102,23 @@ def tracks(
     = None,
     status: Annotated[str | None, typer.Option(
         help="queued|analysing|analysed|failed|deleted|all (default: all but deleted).")] = None,
+    min_confidence: Annotated[float | None, typer.Option(
+        "--min-confidence", min=0.0, max=1.0,
+        help="Only tracks whose tempo confidence (bpm_confidence, 0-1: how sure the analyser "
+             "is of the BPM) is at least this, e.g. 0.6. Tracks not analysed yet drop out.")]
+    = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="JSON array on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header on stdout.")] = False,
     schema: SchemaOpt = DEFAULT_SCHEMA,
 ) -> None:
-    """Find tracks by key, compatible key, tempo, text and status."""
+    """Find tracks by key, compatible key, tempo, tempo confidence, text and status.
+
+    Each row shows the current analysis: BPM and its confidence, key and its strength,
+    and the tuning in cents from A = 440 Hz (empty for analyses that did not measure it).
+    """
     try:
-        query = track_query(key, compatible_with, bpm, search, status, limit)
+        query = track_query(key, compatible_with, bpm, search, status, limit, min_confidence)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     rows = asyncio.run(fetch_tracks(query, schema))

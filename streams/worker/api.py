@@ -31,6 +31,8 @@ OPENAPI: dict[str, Any] = {
                     ("bpm", "string", "range such as 120..128"),
                     ("search", "string", "fuzzy text over title/artist/album/path"),
                     ("status", "string", "queued|analysing|analysed|failed|deleted|all"),
+                    ("min_confidence", "number",
+                     "only tracks with bpm_confidence (tempo confidence, 0-1) at least this"),
                     ("limit", "integer", "at most this many rows (default 50)"))],
             "responses": {"200": {"description": "a JSON list of tracks"},
                           "400": {"description": "a parameter is invalid"}}}},
@@ -67,7 +69,8 @@ def add_routes(app: web.Application, schema: str, ns: str) -> None:
         q = request.query
         try:
             query = track_query(q.get("key"), q.get("compatible_with"), q.get("bpm"),
-                                q.get("search"), q.get("status"), int(q.get("limit", "50")))
+                                q.get("search"), q.get("status"), int(q.get("limit", "50")),
+                                q.get("min_confidence"))
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         async with engine.connect() as conn:

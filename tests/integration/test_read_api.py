@@ -15,6 +15,7 @@ from streams.worker.projections_role import ProjectionsRole
 from tests.e2e.support import cleanup_namespace
 from tests.integration.kafka_utils import produce_events
 from tests.integration.projections.redis_support import ROOT, batch_events
+from tests.unit.schemas.samples import FEATURES
 
 SERVICES = ("kafka", "postgres", "neo4j", "redis")
 
@@ -42,8 +43,17 @@ async def test_read_api_answers_like_the_cli(client: TestClient) -> None:  # typ
     # 40 files: 4 fail (i % 10 == 3), 1 is deleted, 1 gets a late "started" (clock skew)
     assert resp.status == 200 and len(tracks) == 34
     assert {t["camelot"] for t in tracks} == {"8A"}
+    assert {(t["bpm_confidence"], t["tuning_cents"]) for t in tracks} == {
+        (FEATURES.bpm_confidence, FEATURES.tuning_cents)}
     resp = await client.get("/api/tracks", params={"bpm": "nonsense"})
     assert resp.status == 400 and "BPM" in (await resp.json())["error"]
+    # Every analysed track has the sample's confidence: the threshold keeps or drops them all.
+    for threshold, count in ((FEATURES.bpm_confidence, 34), (FEATURES.bpm_confidence + 0.01, 0)):
+        resp = await client.get("/api/tracks", params={
+            "status": "analysed", "limit": "100", "min_confidence": str(threshold)})
+        assert resp.status == 200 and len(await resp.json()) == count, threshold
+    resp = await client.get("/api/tracks", params={"min_confidence": "sure"})
+    assert resp.status == 400 and "confidence" in (await resp.json())["error"]
     seed = tracks[0]["path"]
     assert seed.startswith(ROOT)
     resp = await client.get("/api/mix", params={"track": seed, "limit": "5"})
@@ -56,3 +66,5 @@ async def test_read_api_answers_like_the_cli(client: TestClient) -> None:  # typ
     assert resp.status == 404
     spec = await (await client.get("/openapi.json")).json()
     assert set(spec["paths"]) == {"/api/tracks", "/api/mix", "/api/playlist"}
+    assert "min_confidence" in {p["name"] for p in spec["paths"]["/api/tracks"]["get"][
+        "parameters"]}

@@ -104,11 +104,13 @@ class Corpus:
             path=f"{ROOT}/{rel}", content_hash="00", worker="w"))
 
     def completed(self, rel: str, t: float, bpm: float | None = None,
-                  key: tuple[str, str, str] | None = None) -> Any:
+                  key: tuple[str, str, str] | None = None,
+                  confidence: float | None = None) -> Any:
         k, scale, camelot = key or self.rng.choice(KEYS)
         features = Features(**{**{f: getattr(FEATURES, f) for f in FEATURES.__struct_fields__},
                                "bpm": bpm or round(self.rng.uniform(90, 140), 2), "key": k,
-                               "scale": scale, "camelot": camelot})
+                               "scale": scale, "camelot": camelot,
+                               "bpm_confidence": confidence or FEATURES.bpm_confidence})
         return AnalysisCompleted.create(**self._env(rel, t), payload=AnalysisCompletedPayload(
             analysis_id=self._id(), path=f"{ROOT}/{rel}", content_hash="00",
             features=features, processing_ms=5.0))
@@ -501,10 +503,10 @@ async def library(settings: Settings) -> AsyncIterator[str]:
     """A schema holding a small known library, written through projector and writer."""
     schema = f"t_{uuid.uuid4().hex[:10]}_library"
     c = Corpus(5)
-    songs = [  # (file, artist, title, bpm, key)
+    songs = [  # (file, artist, title, bpm, key); tempo confidence 0.82 but where noted
         ("1.mp3", "Daft Punk", "One More Time", 123.0, ("A", "minor", "8A")),
-        ("2.mp3", "Deadmau5", "Strobe", 128.0, ("E", "minor", "9A")),
-        ("3.mp3", "Bicep", "Glue", 130.0, ("C", "major", "8B")),
+        ("2.mp3", "Deadmau5", "Strobe", 128.0, ("E", "minor", "9A")),  # 0.35
+        ("3.mp3", "Bicep", "Glue", 130.0, ("C", "major", "8B")),  # 0.55
         ("4.mp3", "Four Tet", "Two Thousand and Seventeen", 120.0, ("G", "minor", "6A")),
         ("5.mp3", "Caribou", "Can't Do Without You", 124.0, ("A#", "minor", "3A")),
         ("6.mp3", "Floating Points", "Silhouettes", 125.0, ("D", "minor", "7A")),
@@ -512,7 +514,9 @@ async def library(settings: Settings) -> AsyncIterator[str]:
     ]
     events: list[AnyEvent] = []
     for i, (rel, artist, title, bpm, key) in enumerate(songs):
-        events += [c.discovered(rel, i, title, artist), c.completed(rel, i + 10, bpm, key)]
+        confidence = {"Strobe": 0.35, "Glue": 0.55}.get(title)
+        events += [c.discovered(rel, i, title, artist),
+                   c.completed(rel, i + 10, bpm, key, confidence)]
     events += [c.deleted("7.mp3", 50), c.discovered("8.mp3", 1, "Corrupt File", "Broken"),
                c.failed("8.mp3", 2), c.discovered("9.mp3", 1, "Waiting", "Queue")]
     writer = PostgresWriter(settings, schema)
@@ -563,6 +567,13 @@ async def titles(settings: Settings, schema: str, **options: Any) -> list[str]:
     ({"status": "deleted"}, ["Aerodynamic"]),
     ({"status": "queued"}, ["Waiting"]),
     ({"compatible_with": "8A", "limit": 2}, ["Glue", "One More Time"]),
+    # Unanalysed (failed, queued) tracks have no confidence and drop out too.
+    ({"min_confidence": "0.6"}, ["Can't Do Without You", "One More Time", "Silhouettes",
+                                 "Two Thousand and Seventeen"]),
+    ({"min_confidence": 0.5, "compatible_with": "8A"}, ["Glue", "One More Time",
+                                                        "Silhouettes"]),
+    ({"min_confidence": "0.35", "bpm": "128"}, ["Strobe"]),  # the bound is inclusive
+    ({"min_confidence": "0.36", "bpm": "128"}, []),
 ])
 async def test_query_tracks_on_a_known_library(settings: Settings, library: str,
                                                options: dict[str, Any],
@@ -588,11 +599,22 @@ def test_query_cli_prints_json_csv_and_table(library: str) -> None:
     rows = json.loads(as_json.stdout)
     assert [(r["artist"], r["camelot"], r["bpm"]) for r in rows] == [
         ("Daft Punk", "8A", 123.0), ("Floating Points", "7A", 125.0)]
+    assert {(r["bpm_confidence"], r["key_strength"], r["tuning_cents"]) for r in rows} == {
+        (FEATURES.bpm_confidence, FEATURES.key_strength, FEATURES.tuning_cents)}
+    confident = cli.invoke(app, ["tracks", "--schema", library, "--min-confidence", "0.5",
+                                 "--compatible-with", "8A", "--json"])
+    assert confident.exit_code == 0, confident.output
+    assert [r["title"] for r in json.loads(confident.stdout)] == [
+        "Glue", "One More Time", "Silhouettes"]
+    out_of_range = cli.invoke(app, ["tracks", "--schema", library, "--min-confidence", "2"])
+    assert out_of_range.exit_code != 0
     as_csv = cli.invoke(app, ["tracks", "--schema", library, "--key", "9A", "--csv"])
     assert as_csv.stdout.splitlines()[0].startswith("file_id,artist,title,album,bpm")
     assert "Strobe" in as_csv.stdout.splitlines()[1]
     table = cli.invoke(app, ["tracks", "--schema", library, "--status", "failed"])
     assert table.exit_code == 0 and "Broken" in table.stdout
+    tuned = cli.invoke(app, ["tracks", "--schema", library, "--key", "8A"], env={"COLUMNS": "200"})
+    assert tuned.exit_code == 0 and "cents" in tuned.stdout and "-12.5" in tuned.stdout
     bad = cli.invoke(app, ["tracks", "--schema", library, "--key", "H#"])
     assert bad.exit_code != 0
 
@@ -618,5 +640,39 @@ async def test_migrations_create_exactly_the_declared_tables(
     try:
         async with writer.engine.connect() as conn:
             assert await conn.run_sync(diff) == []
+    finally:
+        await writer.close()
+
+
+async def test_migration_0002_adds_tuning_and_backfills_confidences(
+        settings: Settings, schemas: Callable[[str], str]) -> None:
+    """A read model written before 0002 keeps its rows; tracks get their current analysis'
+    confidences, and tuning stays unknown (NULL) until a v2 analysis arrives."""
+    from sqlalchemy import text
+
+    from projections.postgres.migrate import upgrade_on
+
+    schema = schemas("upgrade")
+    writer = PostgresWriter(settings, schema)
+    try:
+        async with writer.engine.begin() as conn:
+            await conn.run_sync(upgrade_on, schema, "0001_initial")
+            await conn.execute(text(
+                f"INSERT INTO {schema}.tracks (file_id, created_at, current_analysis_id, bpm) "
+                "VALUES ('f1', now(), 'an-1', 124.0), ('f2', now(), NULL, NULL)"))
+            await conn.execute(text(
+                f"INSERT INTO {schema}.analyses (analysis_id, file_id, event_id, occurred_at, "
+                "bpm, bpm_confidence, key_strength, analyzer_version) "
+                "VALUES ('an-0', 'f1', 'e0', now(), 120, 0.1, 0.2, 1), "
+                "('an-1', 'f1', 'e1', now(), 124, 0.7, 0.6, 1)"))
+        await writer.setup()  # to head
+        async with writer.engine.connect() as conn:
+            tracks = (await conn.execute(text(
+                f"SELECT file_id, bpm_confidence, key_strength, tuning_cents "
+                f"FROM {schema}.tracks ORDER BY file_id"))).all()
+            tuning = (await conn.execute(text(
+                f"SELECT tuning_cents FROM {schema}.analyses"))).scalars().all()
+        assert [tuple(r) for r in tracks] == [("f1", 0.7, 0.6, None), ("f2", None, None, None)]
+        assert tuning == [None, None]
     finally:
         await writer.close()

@@ -18,6 +18,7 @@ from projections.neo4j.camelot import (
     compatible,
     normalise_camelot,
 )
+from projections.neo4j.cypher import FEATURE_KEYS
 from schemas.analysis_events import (
     AnalysisCompleted,
     AnalysisCompletedPayload,
@@ -216,3 +217,13 @@ def test_invalid_tempo_gives_no_bucket() -> None:
     (row,) = _apply([_completed(1, bpm=0.0)]).analyses
     assert row["features"] is not None
     assert (row["features"]["bpm"], row["features"]["tempo_bucket"]) == (None, None)
+
+
+def test_track_features_carry_confidences_and_tuning() -> None:
+    (row,) = _apply([_completed(1)]).analyses
+    assert row["features"] is not None
+    assert (row["features"]["bpm_confidence"], row["features"]["key_strength"],
+            row["features"]["tuning_cents"]) == (FEATURES.bpm_confidence,
+                                                 FEATURES.key_strength, FEATURES.tuning_cents)
+    # Moves copy exactly the feature keys, so these must be among them.
+    assert set(row["features"]) == set(FEATURE_KEYS)

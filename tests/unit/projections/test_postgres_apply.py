@@ -7,13 +7,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from projections.base import Positioned
 from projections.batching import decode_records, without_partitions
 from projections.postgres.apply import PostgresIntents, PostgresProjector
-from projections.postgres.queries import compatible_camelot, parse_bpm, parse_key
+from projections.postgres.queries import (
+    TrackQuery,
+    build_query,
+    compatible_camelot,
+    parse_bpm,
+    parse_confidence,
+    parse_key,
+)
 from projections.postgres.rows import Row, merge_track, merge_versioned, version_key
+from projections.postgres.schema import build_tables
 from schemas.analysis_events import (
     AnalysisCompleted,
     AnalysisCompletedPayload,
@@ -22,7 +31,7 @@ from schemas.analysis_events import (
     AnalysisStarted,
     AnalysisStartedPayload,
 )
-from schemas.codec import AnyEvent, encode
+from schemas.codec import AnyEvent, decode, encode
 from schemas.envelope import file_id_for
 from schemas.file_events import (
     FileDeleted,
@@ -299,3 +308,52 @@ def test_parse_bpm(text: str, expected: tuple[float | None, float | None]) -> No
 def test_bad_filters_are_rejected(text: str) -> None:
     with pytest.raises(ValueError):
         parse_bpm(text) if text != "H#m" else parse_key(text)
+
+
+def test_tracks_carry_the_current_analysis_confidences_and_tuning() -> None:
+    old = completed("a.mp3", 3, "e1", "an-old", 100.0)
+    new = completed("a.mp3", 5, "e2", "an-new", 130.0)
+    assert isinstance(new, AnalysisCompleted)
+    tuned = new.payload.features.__class__(**{**_fields(new.payload.features),
+                                              "bpm_confidence": 0.31, "key_strength": 0.66,
+                                              "tuning_cents": 17.5})
+    new = msgspec.structs.replace(new, payload=msgspec.structs.replace(new.payload,
+                                                                       features=tuned))
+    intents = apply([new, old])
+    (track,) = intents.tracks
+    assert (track["current_analysis_id"], track["bpm_confidence"], track["key_strength"],
+            track["tuning_cents"]) == ("an-new", 0.31, 0.66, 17.5)
+    history = {r["analysis_id"]: r for r in intents.analyses}
+    assert history["an-new"]["tuning_cents"] == 17.5
+    assert history["an-old"]["tuning_cents"] == FEATURES.tuning_cents
+
+
+def test_a_v1_analysis_projects_unknown_tuning() -> None:
+    raw = msgspec.json.decode(encode(completed("a.mp3", 3, "e1", "an-1")))
+    del raw["payload"]["features"]["tuning_cents"]
+    raw["schema_version"] = 1
+    event = decode(msgspec.json.encode(raw))
+    intents = apply([event])
+    assert intents.tracks[0]["tuning_cents"] is None
+    assert intents.analyses[0]["tuning_cents"] is None
+    assert intents.tracks[0]["bpm_confidence"] == FEATURES.bpm_confidence
+
+
+@pytest.mark.parametrize(("text", "expected"), [("0", 0.0), ("0.6", 0.6), ("1", 1.0)])
+def test_parse_confidence(text: str, expected: float) -> None:
+    assert parse_confidence(text) == expected
+
+
+@pytest.mark.parametrize("text", ["high", "-0.1", "1.5", "nan", ""])
+def test_bad_confidences_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_confidence(text)
+
+
+def test_min_confidence_filters_on_the_tracks_bpm_confidence() -> None:
+    tables = build_tables("tracktion")
+    sql = build_query(tables, TrackQuery(min_confidence=0.6))
+    compiled = sql.compile()
+    assert "tracktion.tracks.bpm_confidence >= :bpm_confidence_1" in str(compiled)
+    assert compiled.params["bpm_confidence_1"] == 0.6
+    assert "bpm_confidence >=" not in str(build_query(tables, TrackQuery()).compile())

@@ -182,7 +182,7 @@ class AnalysisHandler:
                 ANALYSIS_DURATION.labels(feature).observe(seconds)
         log.info("analysis_completed", file_id=event.file_id, correlation_id=event.correlation_id,
                  cached=cached, ms=payload.processing_ms, bpm=clean.get("bpm"),
-                 key=clean.get("camelot"))
+                 key=clean.get("camelot"), analyzer_version=self._version)
 
     async def _failed(self, event: Event, info: FileInfo, exc: PoolTaskError,
                       attempts: int) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from infra.kafka_admin import ensure_catalogue
+from infra.logging import get_logger
 from infra.metrics import ANALYSIS_QUEUE_DEPTH
 from infra.settings import Settings
 from projections.redis.writer import record_lag
@@ -19,6 +20,8 @@ from streams.app import create_app
 from streams.pool.pool import AnalysisPool
 from streams.worker.lag import LagMonitor
 from streams.worker.web import RouteAdder
+
+log = get_logger("analysis")
 
 
 class AnalysisRole:
@@ -59,6 +62,9 @@ class AnalysisRole:
         self._lag = LagMonitor(s.kafka_bootstrap_servers, f"{self._prefix}-analysis",
                                list(lanes), self._record_lag)
         self._lag.start()
+        # Which version this process stamps: what an operator checks during an upgrade.
+        log.info("analysis_role_started", analyzer_version=s.analyzer_version,
+                 pool_workers=s.analysis_max_workers)
 
     async def _record_lag(self, group: str, rows: list[tuple[str, int, int, int]]) -> None:
         """Queue depth per lane for Prometheus, and per partition for `tracktion progress`."""

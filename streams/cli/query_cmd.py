@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -67,28 +68,38 @@ async def fetch_tracks(query: TrackQuery, schema: str) -> list[dict[str, Any]]:
         await engine.dispose()
 
 
-# Table headers where the column name is too wide; confidences 0-1 get two decimals,
-# tuning a sign (cents sharp or flat of A = 440 Hz).
-_HEADERS = {"bpm_confidence": "conf", "key_strength": "key str", "tuning_cents": "cents"}
-_FORMATS = {"bpm_confidence": "{:.2f}", "key_strength": "{:.2f}", "tuning_cents": "{:+.1f}"}
-_TABLE_COLUMNS = tuple(c for c in RESULT_COLUMNS if c not in ("file_id", "path"))
+# The table keeps to ~80 columns: key and scale in one cell (Am), confidence and tuning
+# (cents sharp or flat of A = 440 Hz) in short cells; JSON and CSV carry every column.
+_TABLE = (("artist", "artist"), ("title", "title"), ("album", "album"), ("bpm", "bpm"),
+          ("bpm_confidence", "conf"), ("key", "key"), ("camelot", "cam"),
+          ("tuning_cents", "cents"), ("energy", "energy"), ("status", "status"))
+_NUMBERS = {"bpm": "{:.1f}", "bpm_confidence": "{:.2f}", "tuning_cents": "{:+.0f}",
+            "energy": "{:.2f}"}
 
 
-def _cell(column: str, value: Any) -> str:
+def _cell(column: str, row: dict[str, Any]) -> str:
+    value = row[column]
     if value is None:
         return ""
-    if isinstance(value, float):
-        return _FORMATS.get(column, "{:.1f}").format(value)
+    if column == "key":
+        return f"{value}{'m' if row.get('scale') == 'minor' else ''}"
+    if column in _NUMBERS:
+        return _NUMBERS[column].format(value)
     return str(value)
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    table = Table(*(_HEADERS.get(c, c) for c in _TABLE_COLUMNS), title=f"{len(rows)} track(s)")
+    table = Table(title=f"{len(rows)} track(s)", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    for column, header in _TABLE:
+        number = column in _NUMBERS or column in ("key", "camelot", "status")
+        table.add_column(header, justify="right" if column in _NUMBERS else "left",
+                         no_wrap=number)
     for row in rows:
         if not row.get("title") and row.get("path"):
             # Untagged files are common; the file name is what the user recognises them by.
             row = {**row, "title": Path(row["path"]).name}
-        table.add_row(*(_cell(c, row[c]) for c in _TABLE_COLUMNS))
+        table.add_row(*(_cell(column, row) for column, _ in _TABLE))
     Console().print(table)
 
 

@@ -613,8 +613,9 @@ def test_query_cli_prints_json_csv_and_table(library: str) -> None:
     assert "Strobe" in as_csv.stdout.splitlines()[1]
     table = cli.invoke(app, ["tracks", "--schema", library, "--status", "failed"])
     assert table.exit_code == 0 and "Broken" in table.stdout
-    tuned = cli.invoke(app, ["tracks", "--schema", library, "--key", "8A"], env={"COLUMNS": "200"})
-    assert tuned.exit_code == 0 and "cents" in tuned.stdout and "-12.5" in tuned.stdout
+    tuned = cli.invoke(app, ["tracks", "--schema", library, "--key", "8A"])
+    assert tuned.exit_code == 0 and "cents" in tuned.stdout and " -12 " in tuned.stdout
+    assert " 0.82 " in tuned.stdout and " Am " in tuned.stdout  # confidence; key and scale
     bad = cli.invoke(app, ["tracks", "--schema", library, "--key", "H#"])
     assert bad.exit_code != 0
 

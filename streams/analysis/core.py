@@ -49,6 +49,7 @@ class Features:
     key: str
     scale: Scale
     key_strength: float
+    tuning_cents: float  # deviation of the recording's tuning from A = 440 Hz, -50..+50
     camelot: str
     open_key: str
     loudness_lufs: float
@@ -173,6 +174,7 @@ def _features(path: Path, meta: Probe | None, stderr: str, duration: float,
         codec=codec, bit_rate=bit_rate, bpm=round(tempo.bpm, 2),
         bpm_confidence=round(tempo.confidence, 3), beats_count=tempo.beats_count,
         key=key.key, scale=key.scale, key_strength=round(key.strength, 3),
+        tuning_cents=round(key.tuning_cents, 1),
         camelot=camelot(key.key, key.scale), open_key=open_key(key.key, key.scale),
         loudness_lufs=round(loud.integrated_lufs, 2), loudness_range_lu=round(loud.range_lu, 2),
         peak_dbfs=round(peak, 2),

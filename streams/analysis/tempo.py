@@ -7,8 +7,10 @@ Pipeline (docs/analysis.md has the measurements behind each choice):
    that off-metre lags (e.g. 2.5 beats of a four-on-the-floor) lose.
 2. Octave correction (metre.py): a beat-synchronous onset profile at the start level says
    whether each faster level is also a beat level (strong mid-points / sixteenth activity)
-   or only a subdivision; the walk stops at the tactus. This replaces a bare 75-170 BPM
-   prior, which necessarily halves fast rock/DnB or doubles ballads.
+   or only a subdivision; the walk stops at the tactus. A bare prior alone necessarily
+   halves fast rock/DnB or doubles ballads; the walk alone doubles real ballads, so
+   tempo_prior.py then weighs the walk's level against its half and double with a
+   harmonic-sum salience and a log-normal tempo prior.
 3. Beats: Essentia TempoTapDegara on the same envelope, constrained to +-12 % around the
    chosen tempo so that it cannot jump octaves; BPM = mean of its consistent intervals.
 4. Confidence: Essentia TempoTapMaxAgreement between beat sequences tracked on three
@@ -24,8 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from streams.analysis.ess import es
-from streams.analysis.metre import MAX_BPM, MIN_BPM, beat_profile, metrical_bpm
+from streams.analysis.metre import MAX_BPM, MIN_BPM, Q_FAST, beat_profile, metrical_bpm
 from streams.analysis.onset import ODF_RATE_HZ
+from streams.analysis.tempo_prior import OctavePrior, check_octave
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -39,6 +42,18 @@ MMA_MAX_BITS = 5.32  # log2(40): the information-gain ceiling of TempoTapMaxAgre
 # Essentia's guidance for MMA bits: <1 very low, 1-1.5 low, 1.5-3.5 good, >3.5 excellent.
 # Piecewise-linear knots put those boundaries at 0.2 / 0.4 / 0.8 on our 0-1 scale.
 _MMA_KNOTS = ((0.0, 0.0), (1.0, 0.2), (1.5, 0.4), (3.5, 0.8), (MMA_MAX_BITS, 1.0))
+
+
+@dataclass(frozen=True)
+class TempoParams:
+    """What benchmarks/analysis_tuning.py tunes; the defaults are its cross-validated choice."""
+
+    q_fast: float = Q_FAST
+    max_bpm: float = MAX_BPM
+    octave: OctavePrior = OctavePrior()
+
+
+DEFAULT_TEMPO_PARAMS = TempoParams()
 
 
 @dataclass(frozen=True)
@@ -146,15 +161,27 @@ def agreement_bits(beat_sets: list[F64]) -> float:
     return float(np.clip(bits, 0.0, MMA_MAX_BITS))
 
 
-def estimate_tempo(flux: F32, flux_low: F32, flux_high: F32) -> Tempo:
+def octave_bpm(odf: F32, low: F32, params: TempoParams = DEFAULT_TEMPO_PARAMS) -> float:
+    """Tactus tempo (before beat tracking) from the normalised full-band and < 200 Hz
+    envelopes: metrical walk from the start level, then the prior's octave check."""
+    acf = windowed_acf(odf)
+    start = start_period(acf)
+    walked = metrical_bpm(beat_profile(odf, start), 60.0 * ODF_RATE_HZ / start,
+                          params.q_fast, params.max_bpm)
+    periodicity = acf + params.octave.low_band_weight * windowed_acf(low)
+    return check_octave(periodicity, walked, params.octave)
+
+
+def estimate_tempo(flux: F32, flux_low: F32, flux_high: F32,
+                   params: TempoParams = DEFAULT_TEMPO_PARAMS) -> Tempo:
     """Tempo of a whole file from its onset envelopes (full band, < 200 Hz, > 2 kHz)."""
     odf = normalise(flux)
     if len(odf) < 4 * ODF_RATE_HZ or float(odf.max(initial=0.0)) <= 0.0:
         return Tempo(0.0, 0.0, 0.0, 0)
-    start = start_period(windowed_acf(odf))
-    bpm = metrical_bpm(beat_profile(odf, start), 60.0 * ODF_RATE_HZ / start)
+    low, high = normalise(flux_low), normalise(flux_high)
+    bpm = octave_bpm(odf, low, params)
     beats = track_beats(odf, bpm)
-    bpm = float(np.clip(refine_bpm(beats, bpm), MIN_BPM, MAX_BPM * _DEGARA_SPAN))
-    others = [track_beats(normalise(f), bpm) for f in (flux_low, flux_high)]
+    bpm = float(np.clip(refine_bpm(beats, bpm), MIN_BPM, params.max_bpm * _DEGARA_SPAN))
+    others = [track_beats(f, bpm) for f in (low, high)]
     bits = agreement_bits([beats, *others])
     return Tempo(bpm, mma_to_unit(bits), bits, len(beats))

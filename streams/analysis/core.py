@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from streams.analysis.classify import check_truncation, decode_failure, native_format
+from streams.analysis.confidence import key_confidence, tempo_confidence
 from streams.analysis.decode import ANALYSIS_RATE, Chunk, DecodedStream
 from streams.analysis.errors import AnalysisError
 from streams.analysis.key import KeyAccumulator
@@ -172,8 +173,9 @@ def _features(path: Path, meta: Probe | None, stderr: str, duration: float,
     return Features(
         path=str(path), duration_s=round(duration, 3), sample_rate=rate, channels=channels,
         codec=codec, bit_rate=bit_rate, bpm=round(tempo.bpm, 2),
-        bpm_confidence=round(tempo.confidence, 3), beats_count=tempo.beats_count,
-        key=key.key, scale=key.scale, key_strength=round(key.strength, 3),
+        bpm_confidence=round(tempo_confidence(tempo.bpm, tempo.mma_bits), 3),
+        beats_count=tempo.beats_count,
+        key=key.key, scale=key.scale, key_strength=round(key_confidence(key.strength), 3),
         tuning_cents=round(key.tuning_cents, 1),
         camelot=camelot(key.key, key.scale), open_key=open_key(key.key, key.scale),
         loudness_lufs=round(loud.integrated_lufs, 2), loudness_range_lu=round(loud.range_lu, 2),

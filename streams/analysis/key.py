@@ -1,4 +1,4 @@
-"""Key, scale and tuning: fine-resolution HPCP from whitened spectral peaks, matched to key profiles.
+"""Key, scale and tuning: fine-resolution HPCP from whitened spectral peaks, matched to profiles.
 
 This follows Essentia's KeyExtractor recipe (Hann frames of 4096, SpectralPeaks ->
 SpectralWhitening -> HPCP with 4 harmonics -> Key), with changes measured on human-labelled
@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streams.analysis.decode import ANALYSIS_RATE
-from streams.analysis.ess import es, reusable
+from streams.analysis.ess import reusable
 from streams.analysis.notation import Scale, normalize_key
 
 F32 = npt.NDArray[np.float32]

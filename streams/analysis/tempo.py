@@ -20,7 +20,7 @@ Pipeline (docs/analysis.md has the measurements behind each choice):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -50,7 +50,7 @@ class TempoParams:
 
     q_fast: float = Q_FAST
     max_bpm: float = MAX_BPM
-    octave: OctavePrior = OctavePrior()
+    octave: OctavePrior = field(default_factory=OctavePrior)
 
 
 DEFAULT_TEMPO_PARAMS = TempoParams()
@@ -161,15 +161,36 @@ def agreement_bits(beat_sets: list[F64]) -> float:
     return float(np.clip(bits, 0.0, MMA_MAX_BITS))
 
 
-def octave_bpm(odf: F32, low: F32, params: TempoParams = DEFAULT_TEMPO_PARAMS) -> float:
-    """Tactus tempo (before beat tracking) from the normalised full-band and < 200 Hz
-    envelopes: metrical walk from the start level, then the prior's octave check."""
+@dataclass(frozen=True)
+class Periodicity:
+    """What the octave decision reads, computed once per file (the tuning benchmark reuses
+    it across parameter sets)."""
+
+    acf: F64  # windowed autocorrelation of the full-band envelope
+    acf_low: F64  # the same for the < 200 Hz envelope
+    start: float  # start-level period, frames
+    profile: F64  # beat-synchronous profile at the start period
+
+
+def periodicity(odf: F32, low: F32) -> Periodicity:
     acf = windowed_acf(odf)
     start = start_period(acf)
-    walked = metrical_bpm(beat_profile(odf, start), 60.0 * ODF_RATE_HZ / start,
+    return Periodicity(acf, windowed_acf(low), start, beat_profile(odf, start))
+
+
+def octave_bpm(evidence: Periodicity, params: TempoParams = DEFAULT_TEMPO_PARAMS) -> float:
+    """Tactus tempo before beat tracking: metrical walk from the start level, then the
+    prior's octave check."""
+    walked = metrical_bpm(evidence.profile, 60.0 * ODF_RATE_HZ / evidence.start,
                           params.q_fast, params.max_bpm)
-    periodicity = acf + params.octave.low_band_weight * windowed_acf(low)
-    return check_octave(periodicity, walked, params.octave)
+    combined = evidence.acf + params.octave.low_band_weight * evidence.acf_low
+    return check_octave(combined, walked, params.octave)
+
+
+def tracked_bpm(odf: F32, bpm: float, max_bpm: float = MAX_BPM) -> tuple[float, F64]:
+    """Beats tracked around `bpm` and the BPM they support."""
+    beats = track_beats(odf, bpm)
+    return float(np.clip(refine_bpm(beats, bpm), MIN_BPM, max_bpm * _DEGARA_SPAN)), beats
 
 
 def estimate_tempo(flux: F32, flux_low: F32, flux_high: F32,
@@ -179,9 +200,7 @@ def estimate_tempo(flux: F32, flux_low: F32, flux_high: F32,
     if len(odf) < 4 * ODF_RATE_HZ or float(odf.max(initial=0.0)) <= 0.0:
         return Tempo(0.0, 0.0, 0.0, 0)
     low, high = normalise(flux_low), normalise(flux_high)
-    bpm = octave_bpm(odf, low, params)
-    beats = track_beats(odf, bpm)
-    bpm = float(np.clip(refine_bpm(beats, bpm), MIN_BPM, params.max_bpm * _DEGARA_SPAN))
+    bpm, beats = tracked_bpm(odf, octave_bpm(periodicity(odf, low), params), params.max_bpm)
     others = [track_beats(f, bpm) for f in (low, high)]
     bits = agreement_bits([beats, *others])
     return Tempo(bpm, mma_to_unit(bits), bits, len(beats))

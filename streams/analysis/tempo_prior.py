@@ -37,9 +37,9 @@ CHECK_RANGE_BPM = (40.0, 260.0)
 class OctavePrior:
     """The tunable parts of the octave check (defaults: the cross-validated choice)."""
 
-    prior_bpm: float = 140.0  # centre of the log-normal prior
+    prior_bpm: float = 100.0  # centre of the log-normal prior
     prior_octaves: float = 1.5  # its standard deviation, in octaves
-    walk_bonus: float = 1.5  # factor in favour of the metrical walk's own level
+    walk_bonus: float = 2.0  # factor in favour of the metrical walk's own level
     low_band_weight: float = 0.5  # weight of the < 200 Hz envelope's autocorrelation
     half_lag_weight: float = 0.25  # weight of acf(lag / 2): subdivisions present
 

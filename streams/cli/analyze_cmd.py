@@ -56,10 +56,18 @@ def _json_line(path: Path, features: dict[str, Any] | None, error: str | None) -
     return json.dumps({k: features[k] for k in JSON_KEYS})
 
 
+# Width of every column but the file name (collapsed padding, moods of <= 5 letters, one
+# spare for durations of 100 minutes and more).
+_NUMBERS_WIDTH = 69
+
+
 def _table() -> Table:
-    table = Table(title="Analysis", box=box.SIMPLE_HEAD, pad_edge=False)
-    # Only the file name may shrink (ellipsis) on narrow terminals.
-    table.add_column("file", no_wrap=True, overflow="ellipsis", min_width=8, max_width=32)
+    table = Table(title="Analysis", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    # Only the file name shrinks (ellipsis) on narrow terminals; rich would not shrink a
+    # no-wrap column by itself, and cropped the last columns at 80 characters instead.
+    file_width = max(8, min(32, Console().width - _NUMBERS_WIDTH))
+    table.add_column("file", no_wrap=True, overflow="ellipsis", min_width=8,
+                     max_width=file_width)
     for name, width in (("time", 5), ("bpm", 5), ("conf", 4), ("key", 3), ("cam", 3),
                         ("cents", 5), ("LUFS", 5), ("dance", 5), ("energy", 6), ("mood", 5)):
         table.add_column(name, justify="left" if name in ("key", "cam", "mood") else "right",

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.analysis_accuracy import FORMATS
 from benchmarks.analysis_common import (
     ACC2_FACTORS,
     CORPUS_ROOT,
+    FORMATS,
     MIREX_WEIGHTS,
     ensure_corpus,
     mirex_category,

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     cache_size_mb: int = 64
     queue_max_size: int = 1000
     shutdown_timeout: float = 30.0
+    # Largest encoded event accepted: publishers refuse bigger ones, the bridge dead-letters
+    # them (an excerpt). Kafka's own per-batch limit (message.max.bytes) is ~1 MiB.
+    max_event_bytes: int = 512 * 1024
     # The version the analysis role stamps on its results and keys its result cache with.
     # Defaults to the code's; a deployment may set it (e.g. to roll out or roll back).
     analyzer_version: int = ANALYZER_VERSION

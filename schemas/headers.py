@@ -10,6 +10,8 @@ TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 DEADLETTER_REASON = "deadletter_reason"
 DEADLETTER_SOURCE = "deadletter_source"
+# Set when the dead letter holds only the first bytes of the original (too large to keep).
+DEADLETTER_ORIGINAL_BYTES = "deadletter_original_bytes"
 
 
 def kafka_headers(values: dict[str, str]) -> list[tuple[str, bytes]]:

@@ -63,7 +63,7 @@ def publish(
                        seconds=round(result.seconds + float(done["seconds"]), 2))  # type: ignore[arg-type]
         failed += int(done["failed"])  # type: ignore[call-overload]
     for path, error in result.errors:
-        console.print(f"[red]unreadable[/red] {path}: {error}")
+        console.print(f"[red]not published[/red] {path}: {error}")
     if json_out:
         typer.echo(json.dumps(summary))
     else:

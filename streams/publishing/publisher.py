@@ -24,7 +24,7 @@ from schemas.file_events import (
 )
 from streams.publishing.fileinfo import iter_audio_files, read_file_info
 from streams.publishing.priority import PriorityChoice, priority_for
-from streams.publishing.sinks import KafkaSink, RabbitSink, Sink, event_headers
+from streams.publishing.sinks import EventTooLarge, KafkaSink, RabbitSink, Sink, event_headers
 
 Via = Literal["rabbitmq", "kafka"]
 
@@ -55,9 +55,9 @@ def build_event(info: FileInfo, correlation_id: str, requested: PriorityChoice,
 async def open_sink(settings: Settings, via: Via, prefix: str) -> Sink:
     sink: KafkaSink | RabbitSink
     if via == "kafka":
-        sink = KafkaSink(settings.kafka_bootstrap_servers, prefix)
+        sink = KafkaSink(settings.kafka_bootstrap_servers, prefix, settings.max_event_bytes)
     else:
-        sink = RabbitSink(settings.rabbitmq_url, prefix)
+        sink = RabbitSink(settings.rabbitmq_url, prefix, settings.max_event_bytes)
     await sink.start()
     return sink
 
@@ -97,9 +97,13 @@ async def publish_paths(paths: list[Path], settings: Settings, *,
                 except OSError as exc:
                     result.errors.append((str(path), f"{type(exc).__name__}: {exc}"))
                 else:
-                    await send_traced(sink, build_event(info, result.correlation_id,
-                                                        priority, force))
-                    result.published += 1
+                    try:
+                        await send_traced(sink, build_event(info, result.correlation_id,
+                                                            priority, force))
+                    except EventTooLarge as exc:
+                        result.errors.append((str(path), str(exc)))
+                    else:
+                        result.published += 1
                 if on_file:
                     on_file(path)
         await sink.flush()

@@ -17,6 +17,19 @@ from streams.publishing.priority import AMQP_PRIORITY
 
 # Unconfirmed sends in flight before we wait: bounds memory, keeps the pipe full.
 MAX_IN_FLIGHT = 2000
+DEFAULT_MAX_EVENT_BYTES = 512 * 1024  # the MAX_EVENT_BYTES setting's default
+
+
+class EventTooLarge(ValueError):
+    """The encoded event exceeds MAX_EVENT_BYTES: Kafka would refuse it, so it is not sent."""
+
+
+def encode_bounded(event: Event, max_bytes: int) -> bytes:
+    body = encode(event)
+    if len(body) > max_bytes:
+        raise EventTooLarge(f"{event.event_type} is {len(body)} bytes encoded, above "
+                            f"MAX_EVENT_BYTES={max_bytes}; not published")
+    return body
 
 
 class Sink(Protocol):
@@ -48,7 +61,9 @@ class _Pending:
 
 
 class KafkaSink:
-    def __init__(self, bootstrap: str, prefix: str) -> None:
+    def __init__(self, bootstrap: str, prefix: str,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._max_event_bytes = max_event_bytes
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                                           enable_idempotence=True, linger_ms=5)
         self._prefix = prefix
@@ -58,7 +73,8 @@ class KafkaSink:
         await self._producer.start()
 
     async def send(self, event: Event, headers: dict[str, str]) -> None:
-        fut = await self._producer.send(lane_topic(event.priority, self._prefix), encode(event),
+        body = encode_bounded(event, self._max_event_bytes)
+        fut = await self._producer.send(lane_topic(event.priority, self._prefix), body,
                                         key=event.file_id.encode(),
                                         headers=h.kafka_headers(headers))
         await self._pending.add(fut)
@@ -72,7 +88,9 @@ class KafkaSink:
 
 
 class RabbitSink:
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._max_event_bytes = max_event_bytes
         self._url = url
         self._topology = Topology(prefix)
         self._pending = _Pending()
@@ -87,7 +105,7 @@ class RabbitSink:
     async def send(self, event: Event, headers: dict[str, str]) -> None:
         assert self._exchange is not None, "start() first"
         message = aio_pika.Message(
-            encode(event), content_type="application/json",
+            encode_bounded(event, self._max_event_bytes), content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             priority=AMQP_PRIORITY[event.priority], message_id=event.event_id,
             correlation_id=event.correlation_id, headers=dict(headers))

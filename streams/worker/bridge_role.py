@@ -15,7 +15,8 @@ class BridgeRole:
     def __init__(self, settings: Settings, prefix: str = "tracktion") -> None:
         self._settings = settings
         self._prefix = prefix
-        self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, prefix)
+        self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, prefix,
+                             max_event_bytes=settings.max_event_bytes)
 
     async def start(self) -> None:
         await ensure_catalogue(self._settings, self._prefix)

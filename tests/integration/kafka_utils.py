@@ -29,6 +29,7 @@ class Record:
     key: bytes | None
     value: bytes
     headers: dict[str, bytes]
+    timestamp_ms: int = 0  # the producer's create time
 
 
 def expected_partition(key: bytes, partitions: int) -> int:
@@ -57,7 +58,7 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> lis
             batch = await consumer.getmany(timeout_ms=500, max_records=5000)
             for tp, records in batch.items():
                 out.extend(Record(tp.topic, tp.partition, r.offset, r.key, r.value,
-                                  dict(r.headers or [])) for r in records)
+                                  dict(r.headers or []), r.timestamp) for r in records)
         return out
     finally:
         await consumer.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,13 +14,15 @@ import aio_pika
 import pytest
 
 from infra.amqp import Topology, declare
+from infra.corpus.bad_files import click_track
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from infra.telemetry import init_tracing
+from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode, encode
 from schemas.envelope import PRIORITIES, file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
-from schemas.topics import catalogue, deadletter_topic, lane_topic
+from schemas.topics import analysis_topic, catalogue, deadletter_topic, lane_topic
 from streams.publishing.publisher import publish_paths
 from streams.publishing.sinks import RabbitSink, event_headers
 from tests.integration.kafka_utils import (
@@ -32,7 +35,7 @@ from tests.integration.kafka_utils import (
 )
 
 PARTITIONS = 6
-SERVICES = ("kafka", "rabbitmq", "jaeger")
+SERVICES = ("kafka", "rabbitmq", "jaeger", "redis")
 
 
 @pytest.fixture
@@ -212,3 +215,123 @@ async def test_bridge_reconnects_after_rabbitmq_restarts(
     received = {r.headers["event_id"].decode() for r in records}
     assert before | after <= received, f"{len(before | after - received)} events lost"
     assert "bridge_reconnected" in log.read_text()
+
+
+def oversized_event(n_bytes: int) -> FileDiscovered:
+    """A valid event whose path alone is `n_bytes` long: decodes fine, Kafka refuses it."""
+    rel = "p" * n_bytes + ".mp3"
+    info = FileInfo(path=f"/lib/{rel}", library_root="/lib", relative_path=rel, size=1,
+                    mtime=1.0, content_hash="0" * 32, format="mp3")
+    return FileDiscovered.create(file_id=file_id_for("/lib", "poison"), correlation_id="poison",
+                                 payload=FileDiscoveredPayload(file=info))
+
+
+async def publish_raw(settings: Settings, prefix: str, event: FileDiscovered) -> None:
+    """Straight to the exchange, as a producer that knows no size limit would."""
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange, _ = await declare(channel, Topology(prefix))
+        await exchange.publish(aio_pika.Message(encode(event), headers=dict(
+            event_headers(event, {}))), routing_key="file.normal.FileDiscovered")
+
+
+async def first_arrival_s(settings: Settings, prefix: str, known: int, start: int) -> float:
+    """Publish one more event; seconds from before its publish to the bridge's Kafka record."""
+    t0 = time.time()
+    (event_id,) = await publish_synthetic(settings, prefix, 1, start=start)
+    await wait_for_count(settings, prefix, known + 1, 30)
+    (record,) = [r for r in await lane_records(settings, prefix)
+                 if r.headers["event_id"] == event_id.encode()]
+    return record.timestamp_ms / 1000 - t0
+
+
+def completed(records: list[Record]) -> list[str]:
+    return [decode(r.value).file_id for r in records
+            if isinstance(decode(r.value), AnalysisCompleted)]
+
+
+async def test_a_5mb_poison_message_among_20_files_is_deadlettered_and_analysed_once(
+        settings: Settings, prefix: str, tmp_path: Path) -> None:
+    # Before: Kafka refused the 5 MB record, the bridge nacked its whole batch every second
+    # forever, and the good records of that batch went into Kafka again on every retry.
+    library = tmp_path / "lib"
+    library.mkdir()
+    click = click_track(tmp_path / "click.mp3", 8.0)
+    for i in range(20):
+        (library / f"track{i:02}.mp3").write_bytes(click.read_bytes() + bytes([i]) * 64)
+    poison = oversized_event(5 * 1024 * 1024)
+    await publish_raw(settings, prefix, poison)
+    result = await publish_paths([library], settings, via="rabbitmq", prefix=prefix)
+    assert (result.published, result.errors) == (20, [])
+    env = {"TRACKTION_TRACING": "off", "ANALYSIS_MAX_WORKERS": "1"}
+    bridge = WorkerProcess("bridge", prefix, tmp_path / "bridge.log", env=env)
+    analysis = WorkerProcess("analysis", prefix, tmp_path / "analysis.log", env=env, port=0)
+    bridge.start()
+    analysis.start()
+    try:
+        async def twenty_done() -> bool:
+            records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+            return len(completed(records)) >= 20
+
+        assert await wait_until(twenty_done, 240, 1.0), \
+            (tmp_path / "analysis.log").read_text()[-2000:]
+        await asyncio.sleep(3)  # a bridge still retrying would add copies meanwhile
+        analyses = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+        lanes = await lane_records(settings, prefix)
+        dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(prefix))
+        flowing_s = await first_arrival_s(settings, prefix, len(lanes), 900)
+        assert bridge.alive(), (tmp_path / "bridge.log").read_text()[-2000:]
+    finally:
+        bridge.stop_quietly()
+        analysis.stop_quietly()
+    done = completed(analyses)
+    print(f"poison: AnalysisCompleted={len(done)} lane_records={len(lanes)} "
+          f"dead={len(dead)} next_event_s={flowing_s:.3f}")
+    assert len(done) == 20 and len(set(done)) == 20
+    assert len(lanes) == 20
+    assert len(dead) == 1
+    headers = dead[0].headers
+    assert headers["deadletter_reason"].decode().startswith("too_large: ")
+    assert headers["deadletter_original_bytes"] == str(len(encode(poison))).encode()
+    assert headers["event_id"] == poison.event_id.encode()
+    assert dead[0].value == encode(poison)[:4096]
+    assert flowing_s < 1.0
+
+
+async def test_a_record_kafka_refuses_is_isolated_and_the_rest_acked_once(
+        settings: Settings, prefix: str, tmp_path: Path) -> None:
+    # No size check in the bridge (the limit set above Kafka's): Kafka itself refuses the
+    # 2 MB record. Its partition batch is resent record by record, the refused one goes to
+    # the dead-letter topic as an excerpt, and every other record lands exactly once.
+    before = await publish_synthetic(settings, prefix, 30)
+    poison = oversized_event(2 * 1024 * 1024)
+    await publish_raw(settings, prefix, poison)
+    after = await publish_synthetic(settings, prefix, 30, start=30)
+    bridge = WorkerProcess("bridge", prefix, tmp_path / "bridge.log",
+                           env={"MAX_EVENT_BYTES": str(64 * 1024 * 1024)})
+    bridge.start()
+    try:
+        await wait_for_count(settings, prefix, 60, 60)
+        await asyncio.sleep(3)
+        lanes = await lane_records(settings, prefix)
+        dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(prefix))
+        flowing_s = await first_arrival_s(settings, prefix, len(lanes), 900)
+    finally:
+        bridge.stop_quietly()
+    seen = Counter(r.headers["event_id"].decode() for r in lanes)
+    assert set(seen) == before | after and max(seen.values()) == 1
+    assert len(dead) == 1
+    assert dead[0].headers["deadletter_reason"].decode().startswith(
+        "kafka_refused: MessageSizeTooLargeError"), dead[0].headers
+    assert dead[0].headers["event_id"] == poison.event_id.encode()
+    assert flowing_s < 1.0
+
+
+async def test_publish_refuses_an_event_above_max_event_bytes_by_name(
+        settings: Settings, prefix: str, tmp_path: Path) -> None:
+    make_library(tmp_path / "lib", 3)
+    small = settings.model_copy(update={"max_event_bytes": 200})
+    result = await publish_paths([tmp_path / "lib"], small, via="rabbitmq", prefix=prefix)
+    assert (result.files, result.published, len(result.errors)) == (3, 0, 3)
+    assert all("above MAX_EVENT_BYTES=200" in error for _, error in result.errors)

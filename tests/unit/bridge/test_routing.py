@@ -6,7 +6,7 @@ import pytest
 
 from schemas.codec import encode
 from schemas.topics import deadletter_topic, lane_topic
-from streams.bridge.routing import route
+from streams.bridge.routing import EXCERPT_BYTES, excerpt_route, route
 from tests.unit.schemas.samples import all_samples
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -41,3 +41,26 @@ def test_high_priority_event_goes_to_the_high_lane() -> None:
     raw = json.loads(encode(all_samples()[0]))
     raw["priority"] = "high"
     assert route(json.dumps(raw).encode(), None, "p").topic == lane_topic("high", "p")
+
+
+def test_a_body_above_the_limit_is_deadlettered_as_an_excerpt_with_its_ids() -> None:
+    event = all_samples()[0]
+    body = encode(event)
+    amqp = {"event_id": event.event_id, "file_id": event.file_id, "traceparent": TRACEPARENT,
+            "other": "x" * 10_000}
+    target = route(body, amqp, "p", max_bytes=len(body) - 1)
+    assert target.topic == deadletter_topic("p") and target.key is None
+    assert target.deadletter_reason == "too_large"
+    headers = dict(target.headers)
+    assert headers["deadletter_reason"].decode().startswith(f"too_large: {len(body)} bytes")
+    assert headers["deadletter_original_bytes"] == str(len(body)).encode()
+    assert headers["event_id"] == event.event_id.encode() and "other" not in headers
+    assert target.value == body[:EXCERPT_BYTES]
+    assert route(body, amqp, "p", max_bytes=len(body)).topic == lane_topic(event.priority, "p")
+
+
+def test_an_excerpt_is_bounded_however_large_the_message_and_its_headers() -> None:
+    target = excerpt_route(b"x" * 5_000_000, {"event_id": "e" * 100_000}, "p", "kafka_refused",
+                           "MessageSizeTooLargeError")
+    assert target.value is not None and len(target.value) == EXCERPT_BYTES
+    assert sum(len(k) + len(v) for k, v in target.headers) < 2000

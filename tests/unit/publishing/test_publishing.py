@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from streams.publishing.fileinfo import content_hash, iter_audio_files, read_file_info
 from streams.publishing.priority import priority_for
 from streams.publishing.publisher import build_event
+from streams.publishing.sinks import EventTooLarge, encode_bounded
 
 
 def test_priority_rule() -> None:
@@ -40,3 +43,13 @@ def test_force_turns_discovery_into_reanalysis_request(tmp_path: Path) -> None:
     forced = build_event(info, "c", "low", True)
     assert forced.event_type == "AnalysisRequested" and forced.priority == "low"
     assert forced.payload.force is True  # type: ignore[attr-defined]
+
+
+def test_an_event_above_max_event_bytes_is_refused_with_the_setting_named(
+        tmp_path: Path) -> None:
+    f = tmp_path / "x.mp3"
+    f.write_bytes(b"abc")
+    event = build_event(read_file_info(tmp_path, f), "c", "auto", False)
+    body = encode_bounded(event, 10_000)
+    with pytest.raises(EventTooLarge, match=f"{len(body)} bytes encoded, above MAX_EVENT_BYTES"):
+        encode_bounded(event, len(body) - 1)

@@ -31,6 +31,10 @@ I = TypeVar("I")  # noqa: E741 - the intents type of the projection
 log = structlog.get_logger("projections.runner")
 
 
+class CheckpointsUnavailable(RuntimeError):
+    """The store's checkpoints could not be read within the deadline."""
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, runner: ProjectionRunner[Any]) -> None:
         self._runner = runner
@@ -47,7 +51,8 @@ class ProjectionRunner(Generic[I]):
 
     def __init__(self, spec: ProjectionSpec[I], settings: Settings, topics: list[str],
                  group_id: str | None = None, batch_size: int = 500,
-                 batch_timeout_ms: int = 200, breaker: BreakerConfig | None = None) -> None:
+                 batch_timeout_ms: int = 200, breaker: BreakerConfig | None = None,
+                 checkpoint_load_timeout_s: float = 10.0) -> None:
         self.spec = spec
         self.name = spec.projector.name
         self.topics = list(topics)
@@ -57,6 +62,12 @@ class ProjectionRunner(Generic[I]):
         self.breaker: Breaker = breaker_for(spec.dependency, breaker)
         self.applied = 0
         self.skipped = 0
+        # Bounds the checkpoint load inside the rebalance callback: past it the partitions
+        # stay paused and `step()` keeps retrying, so the callback always returns.
+        self.checkpoint_load_timeout_s = checkpoint_load_timeout_s
+        #: why the last checkpoint load failed, while assigned partitions wait for it
+        self.checkpoints_error: str | None = None
+        self._unseeked: set[TopicPartition] = set()
         self._settings = settings
         self._checkpoints: Checkpoints = {}
         self._pending: Batch | None = None
@@ -151,6 +162,8 @@ class ProjectionRunner(Generic[I]):
 
     async def step(self) -> int:
         """Fetch, apply and write one batch; returns the number of events applied."""
+        if self._unseeked and not await self._seek_unseeked():
+            return 0
         if not await self._wait_settled():
             return 0
         generation = self._generation
@@ -264,6 +277,7 @@ class ProjectionRunner(Generic[I]):
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         self._settled.clear()
         gone = {(tp.topic, tp.partition) for tp in revoked}
+        self._unseeked -= revoked
         async with self._write_lock:
             if self._pending is not None:
                 self._pending = without_partitions(self._pending, gone)
@@ -271,8 +285,42 @@ class ProjectionRunner(Generic[I]):
                 self._checkpoints.pop(key, None)
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Seek every new partition to just after the store's checkpoint (or the beginning)."""
-        stored = await self._load_checkpoints()
+        """Seek every new partition to just after the store's checkpoint (or the beginning).
+
+        If the store cannot say within `checkpoint_load_timeout_s`, the callback returns
+        anyway (a callback that never returns stalls this member's part in every later
+        rebalance): the partitions stay paused, unseeked, and `step()` retries the load.
+        """
+        try:
+            stored = await self._load_checkpoints()
+        except CheckpointsUnavailable as exc:
+            self.consumer.pause(*assigned)
+            self._unseeked |= assigned
+            self.checkpoints_error = str(exc)
+            log.error("projection_checkpoints_unavailable", projection=self.name,
+                      error=str(exc), partitions=len(assigned))
+            return
+        self._seek(assigned, stored)
+
+    async def _seek_unseeked(self) -> bool:
+        try:
+            stored = await self._load_checkpoints()
+        except CheckpointsUnavailable as exc:
+            self.checkpoints_error = str(exc)
+            log.error("projection_checkpoints_unavailable", projection=self.name,
+                      error=str(exc), partitions=len(self._unseeked))
+            await self._idle(self.batch_timeout_ms / 1000)  # keep our place in the group
+            return False
+        waiting = self._unseeked & self.consumer.assignment()
+        self._unseeked.clear()
+        if not waiting:  # all revoked meanwhile: the next assignment seeks its own
+            return True
+        self._seek(waiting, stored)
+        if self._pending is None:
+            self.consumer.resume(*waiting)
+        return True
+
+    def _seek(self, assigned: set[TopicPartition], stored: Checkpoints) -> None:
         consumer = self.consumer
         for tp in assigned:
             key = (tp.topic, tp.partition)
@@ -287,21 +335,30 @@ class ProjectionRunner(Generic[I]):
                 consumer.seek(tp, 0)
             if self._pending is not None:
                 consumer.pause(tp)
+        self.checkpoints_error = None
         self._generation += 1
         self._settled.set()
         log.info("projection_partitions_assigned", projection=self.name,
                  partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
 
     async def _load_checkpoints(self) -> Checkpoints:
+        """The store's checkpoints, retried through the breaker up to the deadline."""
+        deadline = time.monotonic() + self.checkpoint_load_timeout_s
         while True:
             try:
                 return await self.breaker.call(self.spec.writer.load_checkpoints, self.name)
             except Exception as exc:
                 if self._stopping.is_set():
                     raise
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CheckpointsUnavailable(
+                        f"{self.name}: no checkpoints from {self.spec.dependency} within "
+                        f"{self.checkpoint_load_timeout_s:g} s ({exc!r}); its partitions stay "
+                        f"paused and the load is retried") from exc
                 log.warning("projection_checkpoint_load_failed", projection=self.name,
                             breaker=self.breaker.state, error=repr(exc))
-                await asyncio.sleep(self._retry_delay())
+                await asyncio.sleep(min(self._retry_delay(), left))
 
     async def _close(self) -> None:
         consumer, self._consumer = self._consumer, None

@@ -12,12 +12,14 @@ import asyncio
 import os
 import socket
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from opentelemetry import trace
 
 from infra.logging import get_logger
@@ -49,8 +51,25 @@ WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """`attempts` for transient analysis failures (pool); `io_attempts` for transient I/O
+    (Kafka produce, connections): 0.5 s doubling to `io_max_delay_s`, ~4 min in all."""
+
     attempts: int = 3
     base_delay_s: float = 0.5
+    io_attempts: int = 12
+    io_max_delay_s: float = 30.0
+
+
+def transient_io(exc: BaseException) -> bool:
+    """May the same step succeed later? Connection and timeout errors may; a bug never does."""
+    if isinstance(exc, KafkaError):
+        return exc.retriable or isinstance(exc, KafkaTimeoutError)
+    return isinstance(exc, OSError | TimeoutError)
+
+
+def last_line(exc: BaseException) -> str:
+    """The traceback's last line (`Type: message`), what an operator reads first."""
+    return traceback.format_exception_only(exc)[-1].strip()[:400]
 
 
 def derived_id(cause: str, kind: str) -> str:
@@ -77,13 +96,17 @@ class AnalysisHandler:
         """Process one record; returns only once its outcome is durably in Kafka.
 
         Faust acks a record when the agent moves on, even after an exception, so nothing
-        may escape from here: a failed produce is retried until it succeeds (or the worker
-        is stopped, in which case the offset is not committed and the record comes back).
+        should escape from here: transient I/O is retried with backoff up to
+        `RetryPolicy.io_attempts`; any other error (a bug, a result the schema rejects) is
+        final at once: `AnalysisFailed(reason="internal")` and a dead letter, and the
+        partition moves on. Only if even those cannot be produced does this raise.
         """
         try:
             event = decode(value)
         except SchemaError as exc:
-            await self._retry_io(self._deadletter, value, headers, exc.reason, str(exc))
+            error = await self._retry_io(self._deadletter, value, headers, exc.reason, str(exc))
+            if error is not None:
+                raise error from exc
             return
         info = _needs_analysis(event)
         if info is None:
@@ -93,7 +116,9 @@ class AnalysisHandler:
         lock = self._locks.setdefault(event.file_id, asyncio.Lock())
         try:
             async with lock:
-                await self._retry_io(self._traced, event, info, headers)
+                error = await self._retry_io(self._traced, event, info, headers)
+                if error is not None:
+                    await self._internal_failure(event, info, error)
         finally:
             if not lock.locked() and not lock._waiters:
                 self._locks.pop(event.file_id, None)
@@ -107,18 +132,33 @@ class AnalysisHandler:
             force = isinstance(event, AnalysisRequested) and event.payload.force
             await self._analyse(event, info, force)
 
-    async def _retry_io(self, step: Callable[..., Awaitable[None]], *args: Any) -> None:
-        delay = 0.5
-        while True:
+    async def _retry_io(self, step: Callable[..., Awaitable[None]],
+                        *args: Any) -> Exception | None:
+        """Run `step`, retrying transient I/O with backoff; returns the final error, if any."""
+        delay = self._retry.base_delay_s
+        for attempt in range(1, self._retry.io_attempts + 1):
             try:
                 await step(*args)
-                return
+                return None
             except (asyncio.CancelledError, PoolTaskError):
                 raise
-            except Exception as exc:  # Kafka unreachable, produce timed out, a bug
-                log.error("analysis_step_failed_retrying", error=repr(exc), retry_in_s=delay)
+            except Exception as exc:
+                if not transient_io(exc) or attempt == self._retry.io_attempts:
+                    return exc
+                log.warning("analysis_step_failed_retrying", error=repr(exc), attempt=attempt,
+                            retry_in_s=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, self._retry.io_max_delay_s)
+        raise AssertionError("unreachable: io_attempts must be at least 1")
+
+    async def _internal_failure(self, event: Event, info: FileInfo, exc: Exception) -> None:
+        """A step failed for good: record why (with the traceback), then move on."""
+        log.error("analysis_internal_error", file_id=event.file_id,
+                  correlation_id=event.correlation_id, exc_info=exc)
+        error = await self._retry_io(self._failed, event, info, "internal", last_line(exc), 1,
+                                     transient_io(exc))
+        if error is not None:
+            raise error
 
     async def _analyse(self, event: Event, info: FileInfo, force: bool) -> None:
         started = time.perf_counter()
@@ -142,7 +182,7 @@ class AnalysisHandler:
                 if exc.transient and attempt < self._retry.attempts:
                     await asyncio.sleep(self._retry.base_delay_s * 2 ** (attempt - 1))
                     continue
-                await self._failed(event, info, exc, attempt)
+                await self._failed(event, info, exc.reason, exc.message, attempt, exc.transient)
                 return
             # The pool children stamp the code's constant; the deployment's setting wins,
             # so cache entries, analysis ids and events all carry one version.
@@ -184,23 +224,23 @@ class AnalysisHandler:
                  cached=cached, ms=payload.processing_ms, bpm=clean.get("bpm"),
                  key=clean.get("camelot"), analyzer_version=self._version)
 
-    async def _failed(self, event: Event, info: FileInfo, exc: PoolTaskError,
-                      attempts: int) -> None:
+    async def _failed(self, event: Event, info: FileInfo, reason: str, message: str,
+                      attempts: int, transient: bool) -> None:
         failed = AnalysisFailed.create(
             file_id=event.file_id, correlation_id=event.correlation_id,
             causation_id=event.event_id, priority=event.priority,
             event_id=derived_id(event.event_id, "failed"),
             payload=AnalysisFailedPayload(path=info.path, content_hash=info.content_hash,
-                                          reason=exc.reason,  # type: ignore[arg-type]
-                                          message=exc.message, attempts=attempts,
-                                          transient=exc.transient))
+                                          reason=reason,  # type: ignore[arg-type]
+                                          message=message, attempts=attempts,
+                                          transient=transient))
         await self._send(failed)
         ANALYSIS_FILES.labels("failed").inc()
-        ANALYSIS_FAILURES.labels(exc.reason).inc()
+        ANALYSIS_FAILURES.labels(reason).inc()
         log.warning("analysis_failed", file_id=event.file_id, correlation_id=event.correlation_id,
-                    reason=exc.reason, error=exc.message, attempts=attempts)
+                    reason=reason, error=message, attempts=attempts)
         await self._deadletter(encode(event), [(h.EVENT_ID, event.event_id.encode())],
-                               exc.reason, exc.message)
+                               reason, message)
 
     async def _send(self, event: Event, wait: bool = True) -> None:
         headers = {h.EVENT_ID: event.event_id, h.EVENT_TYPE: event.event_type,

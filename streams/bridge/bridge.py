@@ -55,6 +55,7 @@ class Bridge:
         self._channel: aiormq.abc.AbstractChannel | None = None
         self.forwarded = 0
         self.deadlettered = 0
+        self.send_failures = 0  # batches (or parts) Kafka did not take
         self._partition_counts: dict[str, int] = {}
         self._spread = 0
 
@@ -73,9 +74,20 @@ class Bridge:
         await declare_raw(channel, self._topology)
         await channel.basic_consume(self._topology.queue, self._on_message, no_ack=False)
 
+    async def _drop_connection(self) -> None:
+        """Close what is left of a broken connection; `run()` then connects again. Its
+        unacked deliveries go back to the queue."""
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed:
+            try:
+                await connection.close()
+            except Exception as exc:
+                log.info("bridge_close_failed", error=repr(exc))
+
     async def _reconnect(self) -> None:
         """RabbitMQ went away: its unacked deliveries are requeued by the broker, so drop the
         buffer (acking those tags on a new channel would be wrong) and connect again."""
+        await self._drop_connection()
         self._buffer.clear()
         delay = 0.5
         while not self._stopping.is_set():
@@ -98,7 +110,8 @@ class Bridge:
         self._idle.clear()
         try:
             while not self._stopping.is_set():
-                if self._connection is None or self._connection.is_closed:
+                if self._connection is None or self._connection.is_closed or \
+                        self._channel is None or self._channel.is_closed:
                     await self._reconnect()
                     continue
                 try:
@@ -123,11 +136,16 @@ class Bridge:
             errors = [exc] * len(batch)
         failed = [e for e in errors if e is not None]
         if failed:
+            self.send_failures += 1
             # What Kafka refused for now goes back to RabbitMQ; what it acked is acked, so a
             # retry never re-sends records Kafka already has.
             log.error("bridge_kafka_send_failed", error=str(failed[0]), batch=len(batch),
                       failed=len(failed))
-            await self._settle_each(batch, errors)
+            try:
+                await self._settle_each(batch, errors)
+            except Exception as exc:  # the channel died meanwhile: the broker requeues them
+                log.warning("bridge_nack_failed", error=repr(exc), batch=len(batch))
+                await self._drop_connection()
             self._count([r for r, e in zip(routes, errors, strict=True) if e is None])
             await asyncio.sleep(1.0)
             return
@@ -135,6 +153,7 @@ class Bridge:
             await self._settle(batch[-1], ack=True)
         except Exception as exc:  # connection lost: the broker redelivers, Kafka dedups later
             log.warning("bridge_ack_failed", error=repr(exc), batch=len(batch))
+            await self._drop_connection()
         self._count(routes)
         log.debug("bridge_batch", size=len(batch),
                   ms=round((time.perf_counter() - started) * 1e3, 1))

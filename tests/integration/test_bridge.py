@@ -4,6 +4,7 @@ dead letters."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -23,6 +24,7 @@ from schemas.codec import decode, encode
 from schemas.envelope import PRIORITIES, file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
 from schemas.topics import analysis_topic, catalogue, deadletter_topic, lane_topic
+from streams.bridge.bridge import Bridge
 from streams.publishing.publisher import publish_paths
 from streams.publishing.sinks import RabbitSink, event_headers
 from tests.integration.kafka_utils import (
@@ -335,3 +337,55 @@ async def test_publish_refuses_an_event_above_max_event_bytes_by_name(
     result = await publish_paths([tmp_path / "lib"], small, via="rabbitmq", prefix=prefix)
     assert (result.files, result.published, len(result.errors)) == (3, 0, 3)
     assert all("above MAX_EVENT_BYTES=200" in error for _, error in result.errors)
+
+
+async def test_a_nack_on_a_dead_channel_reconnects_instead_of_crashing_the_bridge(
+        settings: Settings, prefix: str) -> None:
+    # The low lane is missing, so the send fails after the producer's metadata timeout
+    # (40 s); RabbitMQ restarts meanwhile, so the nack of that batch meets a dead channel.
+    # Before: the nack raised out of run() and the bridge role crashed.
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    low = lane_topic("low", prefix)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([low])
+    finally:
+        await admin.close()
+    bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, prefix)
+    await bridge.start()
+    task = asyncio.create_task(bridge.run())
+    try:
+        sink = RabbitSink(settings.rabbitmq_url, prefix)
+        await sink.start()
+        events = [synthetic_event(i, "nack") for i in (2, 5, 8)]  # i % 3 == 2: low
+        for event in events:
+            await sink.send(event, event_headers(event, {}))
+        await sink.flush()
+        await sink.close()
+        await asyncio.sleep(2)  # the batch is in flight, waiting for the lane's metadata
+        stack_service("down", "rabbitmq")
+        stack_service("up", "rabbitmq")
+
+        async def failed_once() -> bool:
+            return getattr(bridge, "send_failures", 0) > 0 or task.done()
+
+        assert await wait_until(failed_once, 90, 0.5)
+        await ensure_topics(settings.kafka_bootstrap_servers, PARTITIONS, prefix)
+
+        async def arrived() -> bool:
+            return task.done() or len(await read_topic(settings.kafka_bootstrap_servers,
+                                                       low)) >= len(events)
+
+        assert await wait_until(arrived, 90, 1.0)
+        assert not task.done(), task.exception()
+        got = {r.headers["event_id"].decode()
+               for r in await read_topic(settings.kafka_bootstrap_servers, low)}
+    finally:
+        await bridge.stop()
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+    assert got == {e.event_id for e in events}

@@ -50,8 +50,12 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
     if not _configured:
         # Library logs (aiokafka, neo4j, faust) go through the same JSON shape.
         handler = logging.StreamHandler(sys.stderr)
+        # format_exc_info here too: without it a library's logger.exception() rendered its
+        # exc_info tuple as "<traceback object at 0x...>" and the stack trace was lost.
         handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-            processor=renderer, foreign_pre_chain=shared))
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                        structlog.processors.format_exc_info, renderer],
+            foreign_pre_chain=shared))
         root = logging.getLogger()
         root.handlers[:] = [handler]
         root.setLevel(logging.WARNING)

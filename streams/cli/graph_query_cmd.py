@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 from projections.neo4j import queries
 from projections.neo4j.writer import DEFAULT_NS, connect
 
@@ -39,20 +39,33 @@ def parse_tolerance(text: str) -> float:
     return value
 
 
-async def _seed(ns: str, ref: str) -> tuple[Any, queries.Track]:
-    driver = connect(get_settings())
-    track = await queries.find_track(driver, ns, ref)
+class UnknownTrack(typer.BadParameter):
+    """No track with that file id or path in the namespace."""
+
+
+class NotAnalysed(typer.BadParameter):
+    """The track exists but has no key/tempo yet."""
+
+
+async def _seed(ns: str, ref: str, settings: Settings | None = None) -> tuple[Any, queries.Track]:
+    driver = connect(settings or get_settings())
+    try:
+        track = await queries.find_track(driver, ns, ref)
+    except BaseException:
+        await driver.close()
+        raise
     if track is None:
         await driver.close()
-        raise typer.BadParameter(f"no track with file_id or path {ref!r} in namespace {ns!r}")
+        raise UnknownTrack(f"no track with file_id or path {ref!r} in namespace {ns!r}")
     if track.camelot is None or track.bpm is None:
         await driver.close()
-        raise typer.BadParameter(f"{ref!r} has no key/tempo yet (not analysed)")
+        raise NotAnalysed(f"{ref!r} has no key/tempo yet (not analysed)")
     return driver, track
 
 
-async def _mix(ns: str, ref: str, tolerance: float, limit: int) -> dict[str, Any]:
-    driver, seed = await _seed(ns, ref)
+async def _mix(ns: str, ref: str, tolerance: float, limit: int,
+               settings: Settings | None = None) -> dict[str, Any]:
+    driver, seed = await _seed(ns, ref, settings)
     try:
         found = await queries.mix(driver, ns, seed.file_id, tolerance, limit)
     finally:
@@ -61,8 +74,9 @@ async def _mix(ns: str, ref: str, tolerance: float, limit: int) -> dict[str, Any
             "candidates": [asdict(c) for c in found]}
 
 
-async def _playlist(ns: str, ref: str, tolerance: float, length: int) -> dict[str, Any]:
-    driver, seed = await _seed(ns, ref)
+async def _playlist(ns: str, ref: str, tolerance: float, length: int,
+                    settings: Settings | None = None) -> dict[str, Any]:
+    driver, seed = await _seed(ns, ref, settings)
     try:
         path = await queries.playlist(driver, ns, seed.file_id, length, tolerance)
     finally:

@@ -89,6 +89,7 @@ class ProjectionsRole:
                                           for r in self.runners})
 
             app.router.add_get("/projections", breakers)
-            add_routes(app, namespace(self._prefix, "tracktion"), namespace(self._prefix, "live"))
+            add_routes(app, namespace(self._prefix, "tracktion"), namespace(self._prefix, "live"),
+                       self._settings)
 
         return [add]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
+from streams.worker.api import add_routes
 from streams.worker.projections_role import ProjectionsRole
 from tests.e2e.support import cleanup_namespace
 from tests.integration.kafka_utils import produce_events
@@ -68,3 +70,77 @@ async def test_read_api_answers_like_the_cli(client: TestClient) -> None:  # typ
     assert set(spec["paths"]) == {"/api/tracks", "/api/mix", "/api/playlist"}
     assert "min_confidence" in {p["name"] for p in spec["paths"]["/api/tracks"]["get"][
         "parameters"]}
+
+
+SEED = "{seed}"  # replaced by an analysed track's path
+PENDING = "{pending}"  # replaced by a track that failed analysis (no key/tempo)
+# (path, params, status, words in the error). Before this table, the marked cases
+# answered 500 (limit overflow, NUL byte), 404 (bad tolerance, missing track) or 200.
+CASES: list[tuple[str, dict[str, str], int, str]] = [
+    ("/api/tracks", {"limit": "100000000000000000000"}, 400, "limit must be from 1 to 1000"),
+    ("/api/tracks", {"limit": "abc"}, 400, "limit must be a whole number"),
+    ("/api/tracks", {"limit": "0"}, 400, "limit must be from 1"),
+    ("/api/tracks", {"limit": "-5"}, 400, "limit must be from 1"),
+    ("/api/tracks", {"search": "\x00"}, 400, "NUL byte"),
+    ("/api/tracks", {"search": "a\x00b", "status": "all"}, 400, "NUL byte"),
+    ("/api/tracks", {"key": "\x00"}, 400, "NUL byte"),
+    ("/api/tracks", {"search": "x" * 5000}, 400, "longer than 4096"),
+    ("/api/tracks", {"bpm": "nonsense"}, 400, "BPM"),
+    ("/api/tracks", {"status": "bogus"}, 400, "status must be one of"),
+    ("/api/tracks", {"min_confidence": "sure"}, 400, "confidence"),
+    ("/api/tracks", {"limit": "1000"}, 200, ""),
+    ("/api/mix", {}, 400, "track is required"),
+    ("/api/mix", {"track": ""}, 400, "track is required"),
+    ("/api/mix", {"track": SEED, "bpm_tolerance": "abc"}, 400, "bpm_tolerance: not a number"),
+    ("/api/mix", {"track": SEED, "bpm_tolerance": "50%"}, 400, "bpm_tolerance must be"),
+    ("/api/mix", {"track": SEED, "limit": "100000"}, 400, "limit must be from 1 to 200"),
+    ("/api/mix", {"track": SEED, "limit": "abc"}, 400, "limit must be a whole number"),
+    ("/api/mix", {"track": "\x00"}, 400, "NUL byte"),
+    ("/api/mix", {"track": "/no/such.mp3"}, 404, "no track"),
+    ("/api/mix", {"track": PENDING}, 409, "not analysed"),
+    ("/api/mix", {"track": SEED, "limit": "3"}, 200, ""),
+    ("/api/playlist", {}, 400, "track is required"),
+    ("/api/playlist", {"track": SEED, "length": "-1"}, 400, "length must be from 1 to 100"),
+    ("/api/playlist", {"track": SEED, "length": "100000"}, 400, "length must be from 1 to 100"),
+    ("/api/playlist", {"track": SEED, "length": "abc"}, 400, "length must be a whole number"),
+    ("/api/playlist", {"track": SEED, "bpm_tolerance": "x"}, 400, "bpm_tolerance"),
+    ("/api/playlist", {"track": "/no/such.mp3"}, 404, "no track"),
+    ("/api/playlist", {"track": PENDING}, 409, "not analysed"),
+    ("/api/playlist", {"track": SEED, "length": "100"}, 200, ""),
+]
+
+
+async def test_every_bad_request_gets_its_own_status_and_a_json_error(
+        client: TestClient) -> None:  # type: ignore[type-arg]
+    analysed = await (await client.get("/api/tracks", params={"status": "analysed"})).json()
+    failed = await (await client.get("/api/tracks", params={"status": "failed"})).json()
+    fill = {SEED: analysed[0]["path"], PENDING: failed[0]["path"]}
+    wrong = []
+    for path, params, status, words in CASES:
+        resp = await client.get(path, params={k: fill.get(v, v) for k, v in params.items()})
+        text = await resp.text()
+        try:
+            body = json.loads(text)
+        except ValueError:  # e.g. aiohttp's plain-text 500 page
+            body = text
+        error = body.get("error", "") if isinstance(body, dict) else ""
+        if resp.status != status or words not in error or (status != 200 and not error):
+            wrong.append(f"{path} {str(params)[:80]}: {resp.status} {str(body)[:120]}, "
+                         f"want {status} {words!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_an_unreachable_store_is_503_with_retry_after(settings: Settings) -> None:
+    # Real drivers against closed ports: what the API meets while a store is down.
+    down = settings.model_copy(update={
+        "database_url": "postgresql+asyncpg://tracktion:x@127.0.0.1:1/tracktion",
+        "neo4j_uri": "bolt://127.0.0.1:1"})
+    app = web.Application()
+    add_routes(app, "tracktion", "live", down)
+    async with TestClient(TestServer(app)) as test_client:
+        for path, params in (("/api/tracks", {}), ("/api/mix", {"track": "x"}),
+                             ("/api/playlist", {"track": "x"})):
+            resp = await test_client.get(path, params=params)
+            body = await resp.json()
+            assert resp.status == 503, (path, resp.status, body)
+            assert resp.headers["Retry-After"] == "5" and "unreachable" in body["error"]

@@ -12,6 +12,15 @@ from infra.jaeger_query import fetch_trace, find_trace_ids, render, span_tree
 from infra.settings import get_settings
 
 console = Console()
+# The local Jaeger is built from the Go module proxy, which carries no UI assets: its /trace/
+# pages are a placeholder. Its JSON API works; a browser view is issue 13's library page.
+NO_UI_NOTE = ("this Jaeger build has no web UI (its pages are a placeholder); the links are "
+              "its JSON API. Viewing traces in a browser: issue 13 (the library page)")
+
+
+def trace_header(base: str, trace_id: str) -> str:
+    """The line above a span tree: the id and where the whole trace can be fetched."""
+    return f"[bold]trace {trace_id}[/bold]  {base.rstrip('/')}/api/traces/{trace_id}"
 
 
 def trace(
@@ -32,6 +41,7 @@ def trace(
                       "memory: they are gone after a restart)")
         raise typer.Exit(1)
     for trace_id in ids[:limit]:
-        console.print(f"[bold]trace {trace_id}[/bold]  {base}/trace/{trace_id}")
+        console.print(trace_header(base, trace_id))
         for line in render(span_tree(fetch_trace(base, trace_id))):
             console.print("  " + line, markup=False, highlight=False)
+    console.print(f"[dim]{NO_UI_NOTE}[/dim]")

@@ -21,3 +21,11 @@ def test_span_tree_nests_children_in_start_order_and_renders_offsets() -> None:
     lines = render([root])
     assert lines[0].startswith("publish  [pub]  +0.0 ms")
     assert lines[2] == "    pool  [ana]  +2.0 ms  1.0 ms"
+
+
+def test_trace_links_point_at_the_json_api_not_the_placeholder_ui() -> None:
+    from streams.cli.trace_cmd import NO_UI_NOTE, trace_header
+
+    line = trace_header("http://127.0.0.1:16686/", "abc")
+    assert line.endswith("http://127.0.0.1:16686/api/traces/abc") and "/trace/abc" not in line
+    assert "issue 13" in NO_UI_NOTE

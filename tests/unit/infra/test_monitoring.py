@@ -60,3 +60,18 @@ def test_dashboard_panels_use_exported_metrics() -> None:
         for target in panel["targets"]:
             unknown = referenced(target["expr"]) - names
             assert not unknown, f"{panel['title']}: unknown metrics {unknown}"
+
+
+def test_latency_alert_and_panel_use_end_to_end_not_the_analysers_cpu_time() -> None:
+    # feature="total" is the analyser's own CPU seconds (streams/analysis/core.py); the wall
+    # time including the wait for a pool worker is feature="end_to_end" (handler.py).
+    doc = yaml.safe_load((MONITORING / "alerts.yml").read_text())
+    (slow,) = [r for g in doc["groups"] for r in g["rules"] if r["alert"] == "AnalysisSlow"]
+    assert 'feature="end_to_end"' in slow["expr"] and 'feature="total"' not in slow["expr"]
+    dash = json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    (panel,) = [p for p in dash["panels"] if p["title"].startswith("Analysis time")]
+    latency = [t for t in panel["targets"] if "end to end" in t["legendFormat"]]
+    assert {t["legendFormat"] for t in latency} == {"p50 end to end", "p95 end to end"}
+    assert all('feature="end_to_end"' in t["expr"] for t in latency)
+    handler = (MONITORING.parents[1] / "streams" / "agents" / "handler.py").read_text()
+    assert 'ANALYSIS_DURATION.labels("end_to_end")' in handler

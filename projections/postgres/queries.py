@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.postgres.schema import Tables
@@ -23,8 +23,12 @@ _CAMELOT = re.compile(r"^\s*(1[0-2]|[1-9])\s*([ABab])\s*$")
 _KEY = re.compile(r"^\s*([A-Ga-g])\s*([#b\u266f\u266d]?)\s*(m|min|minor|maj|major)?\s*$")
 _BPM = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(?:\.\.|-)?\s*(\d+(?:\.\d+)?)?\s*$")
 STATUSES = ("queued", "analysing", "analysed", "failed", "deleted")
-RESULT_COLUMNS = ("file_id", "artist", "title", "album", "bpm", "bpm_confidence", "key",
-                  "scale", "camelot", "key_strength", "tuning_cents", "energy", "status", "path")
+TRACK_COLUMNS = ("file_id", "artist", "title", "album", "bpm", "bpm_confidence", "key",
+                 "scale", "camelot", "key_strength", "tuning_cents", "energy", "status", "path")
+# Why a failed track failed, from `failures` (null unless the track's status is failed: a
+# later success keeps the old failure row).
+FAILURE_COLUMNS = ("failure_reason", "failure_message")
+RESULT_COLUMNS = (*TRACK_COLUMNS, *FAILURE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -145,8 +149,14 @@ def build_query(tables: Tables, q: TrackQuery, fuzzy: bool = False) -> Select[An
         where.append(or_(*matches))
         order.append(func.greatest(*(func.word_similarity(needle, c) for c in text_cols)).desc())
     order += [t.c.artist.asc().nulls_last(), t.c.title.asc().nulls_last(), t.c.file_id]
-    columns = [t.c[name] for name in RESULT_COLUMNS]
-    return select(*columns).where(*where).order_by(*order).limit(q.limit)
+    f = tables.failures
+    failed = t.c.status == "failed"
+    columns = [*(t.c[name] for name in TRACK_COLUMNS),
+               case((failed, f.c.reason)).label("failure_reason"),
+               case((failed, f.c.message)).label("failure_message")]
+    source = t.outerjoin(f, f.c.file_id == t.c.file_id)
+    return (select(*columns).select_from(source).where(*where).order_by(*order)
+            .limit(q.limit))
 
 
 async def search_tracks(conn: AsyncConnection, tables: Tables,

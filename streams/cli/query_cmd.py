@@ -88,10 +88,16 @@ def _cell(column: str, row: dict[str, Any]) -> str:
     return str(value)
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
+# `--status failed`: why each failed instead of the (empty) musical columns.
+_FAILED_TABLE = (("artist", "artist"), ("title", "title"), ("failure_reason", "reason"),
+                 ("failure_message", "message"))
+
+
+def _print_table(rows: list[dict[str, Any]], failed: bool = False) -> None:
     table = Table(title=f"{len(rows)} track(s)", box=box.SIMPLE_HEAD, pad_edge=False,
                   collapse_padding=True)
-    for column, header in _TABLE:
+    layout = _FAILED_TABLE if failed else _TABLE
+    for column, header in layout:
         number = column in _NUMBERS or column in ("key", "camelot", "status")
         table.add_column(header, justify="right" if column in _NUMBERS else "left",
                          no_wrap=number)
@@ -99,7 +105,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         if not row.get("title") and row.get("path"):
             # Untagged files are common; the file name is what the user recognises them by.
             row = {**row, "title": Path(row["path"]).name}
-        table.add_row(*(_cell(column, row) for column, _ in _TABLE))
+        table.add_row(*(_cell(column, row) for column, _ in layout))
     Console().print(table)
 
 
@@ -140,4 +146,4 @@ def tracks(
         writer.writeheader()
         writer.writerows(rows)
     else:
-        _print_table(rows)
+        _print_table(rows, failed=status == "failed")

@@ -677,3 +677,29 @@ async def test_migration_0002_adds_tuning_and_backfills_confidences(
         assert tuning == [None, None]
     finally:
         await writer.close()
+
+
+def test_query_failed_tracks_shows_reason_and_message_in_every_format(library: str) -> None:
+    import csv
+    import io
+    import json
+
+    from typer.testing import CliRunner
+
+    from streams.cli.query_cmd import app
+
+    cli = CliRunner()
+    base = ["tracks", "--schema", library, "--status", "failed"]
+    as_json = cli.invoke(app, [*base, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert [(r["title"], r["failure_reason"], r["failure_message"])
+            for r in json.loads(as_json.stdout)] == [("Corrupt File", "corrupt", "bad")]
+    as_csv = cli.invoke(app, [*base, "--csv"])
+    (row,) = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert (row["failure_reason"], row["failure_message"]) == ("corrupt", "bad")
+    table = cli.invoke(app, base, env={"COLUMNS": "80"})
+    line = next(li for li in table.stdout.splitlines() if "Corrupt File" in li)
+    assert line.split()[-2:] == ["corrupt", "bad"], table.stdout
+    # Tracks that did not fail carry no failure fields' values.
+    everything = json.loads(cli.invoke(app, ["tracks", "--schema", library, "--json"]).stdout)
+    assert {r["failure_reason"] for r in everything if r["status"] != "failed"} == {None}

@@ -67,6 +67,11 @@ def summarise(rows: list[dict[str, Any]], method: str) -> dict[str, Any]:
                     "kind": tempo_error_kind(r[method]["bpm"], r["bpm"])}
                    for r in rows if not tempo_hit(r[method]["bpm"], r["bpm"])],
     })
+    if "tuning_cents" in rows[0][method]:
+        cents = np.array([r[method]["tuning_cents"] for r in rows])
+        out["tuning_cents"] = {"min": float(cents.min()), "median": float(np.median(cents)),
+                               "max": float(cents.max()),
+                               "within_10_cents": round(float((np.abs(cents) <= 10).mean()), 3)}
     if "bpm_confidence" in rows[0][method]:
         out["confidence_split"] = {
             "tempo_acc1_by_bpm_confidence": split_80_20(

@@ -60,3 +60,24 @@ def test_confidences_are_probabilities_that_rise_with_their_evidence() -> None:
 def test_octave_share_favours_tempos_near_the_prior_centre() -> None:
     assert octave_share(100.0, 100.0, 0.75) > octave_share(170.0, 100.0, 0.75)
     assert 1 / 3 < octave_share(170.0, 100.0, 0.75) < 1.0
+
+
+def test_chunking_and_the_long_file_stride_leave_the_chroma_unchanged(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import streams.analysis.key as key_module
+
+    monkeypatch.setattr(key_module, "LONG_AFTER_S", 4.0)  # stride widens after 4 s here
+    audio = np.concatenate([chord_audio(261.63, 0.0, 6.0), chord_audio(293.66, 0.0, 6.0)])
+    whole = KeyAccumulator()
+    whole.feed(audio)
+    chunked = KeyAccumulator()
+    for start in range(0, len(audio), 12_345):
+        chunked.feed(audio[start:start + 12_345])
+    assert np.array_equal(whole.chroma(), chunked.chroma())
+    # Past the switch one frame in four is taken, each counting for four: the D chord
+    # (second half) still weighs about as much as the C chord (first half).
+    dense = key_module.KeyParams()
+    monkeypatch.setattr(key_module, "LONG_AFTER_S", 1e9)
+    reference = KeyAccumulator(dense)
+    reference.feed(audio)
+    assert np.allclose(whole.chroma(), reference.chroma(), atol=0.02)

@@ -27,7 +27,7 @@ def build_track(spec: TrackSpec, out_dir: Path) -> Path:
         midi_path, wav_path = Path(tmp) / "track.mid", Path(tmp) / "track.wav"
         compose(spec).save(str(midi_path))
         render_wav(midi_path, wav_path, spec.gain)
-        encode(wav_path, out, spec.fmt, spec.seconds)
+        encode(wav_path, out, spec.fmt, spec.seconds, spec.tags())
     return out
 
 
@@ -53,7 +53,9 @@ def generate_corpus(out_dir: str | Path, count: int = 120, seconds: float = 25.0
             if progress is not None:
                 progress(done, len(specs))
     labels = [spec.label() for spec in specs]
-    document = {"generator_version": GENERATOR_VERSION, "seed": seed, "count": count,
+    # "tagged": files carry artist/title/album (older corpora lack them; the demo regenerates).
+    document = {"generator_version": GENERATOR_VERSION, "tagged": True, "seed": seed,
+                "count": count,
                 "seconds": seconds, "tempo_unit": "quarter notes per minute", "tracks": labels}
     (out / LABELS_FILE).write_text(json.dumps(document, indent=1) + "\n")
     return labels

@@ -36,6 +36,12 @@ class TrackSpec:
         """MIDI tempo (microseconds per quarter note)."""
         return round(60_000_000 / self.bpm)
 
+    def tags(self) -> dict[str, str]:
+        """Artist, title and album, so a generated library reads like one in every table."""
+        style = self.style.replace("_", " ").title()
+        return {"artist": f"The {style} Machines", "title": f"{style} Study No. {self.index + 1}",
+                "album": "Tracktion Demo Library"}
+
     def label(self) -> dict[str, Any]:
         data = asdict(self)
         data["duration_s"] = data.pop("seconds")

@@ -47,8 +47,10 @@ def render_wav(midi: Path, wav: Path, gain: float) -> None:
           "-r", str(RENDER_RATE), str(SOUNDFONT), str(midi)])
 
 
-def encode(wav: Path, out: Path, fmt: str, seconds: float) -> None:
-    """Cut `wav` to `seconds` (short fade-out, no click) and encode it as `fmt`."""
+def encode(wav: Path, out: Path, fmt: str, seconds: float,
+           tags: dict[str, str] | None = None) -> None:
+    """Cut `wav` to `seconds` (short fade-out, no click) and encode it as `fmt`, tagged."""
     fade = f"afade=t=out:st={max(0.0, seconds - 0.5):.3f}:d=0.5"
+    metadata = [arg for k, v in (tags or {}).items() for arg in ("-metadata", f"{k}={v}")]
     _run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-t", f"{seconds:.3f}",
-          "-af", fade, *CODEC_ARGS[fmt], str(out)])
+          "-af", fade, *CODEC_ARGS[fmt], *metadata, str(out)])

@@ -6,6 +6,7 @@ they get: topics, a worker, a generated library, publish --wait, queries, the tr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -19,8 +20,27 @@ import typer
 from rich.console import Console
 
 from infra.settings import get_settings
+from projections.neo4j.writer import DEFAULT_NS
+from streams.cli.graph_query_cmd import _mix
 
 console = Console(stderr=True)
+
+
+def mix_seed(paths: list[Path], ns: str = DEFAULT_NS, tolerance: float = 0.06) -> Path | None:
+    """The analysed track with the most mixable neighbours, so `query mix` shows some:
+    the first file by name often has none within the tolerance."""
+    async def most() -> Path | None:
+        best, best_n = None, 0
+        for path in paths:
+            try:
+                found = len((await _mix(ns, str(path.resolve()), tolerance, 10))["candidates"])
+            except typer.BadParameter:  # not in the graph, or not analysed
+                continue
+            if found > best_n:
+                best, best_n = path, found
+        return best
+
+    return asyncio.run(most())
 
 
 def _tracktion(*args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
@@ -40,7 +60,9 @@ def demo(
 ) -> None:
     """Generate a library, run the workers, publish it, wait, and show what came out."""
     settings = get_settings()
-    if not (library / "labels.json").exists():
+    labels = library / "labels.json"
+    if not labels.exists() or not json.loads(labels.read_text()).get("tagged"):
+        # Libraries generated before tracks were tagged would show a column of file names.
         if _tracktion("corpus", "generate", str(library), "--count", str(count),
                       "--seconds", str(seconds)).returncode != 0:
             raise typer.Exit(1)
@@ -61,12 +83,15 @@ def demo(
         summary = json.loads(published.stdout.strip().splitlines()[-1])
         console.print_json(data=summary)
         _tracktion("query", "tracks", "--limit", "12")
-        first = sorted(library.rglob("*.mp3")) or sorted(p for p in library.rglob("*")
-                                                         if p.suffix in (".flac", ".ogg"))
-        if first:
-            _tracktion("query", "mix", str(first[0].resolve()), "--limit", "5")
-        console.print(f"traces: {settings.jaeger_query_url}/search?service=tracktion-publish "
-                      f"(or `tracktion trace {summary['correlation_id']}`)")
+        audio = sorted(p for p in library.rglob("*")
+                       if p.suffix in (".mp3", ".flac", ".ogg", ".m4a", ".wav"))
+        seed = mix_seed(audio)
+        if seed is not None:
+            _tracktion("query", "mix", str(seed.resolve()), "--limit", "5")
+        else:
+            console.print("no analysed track has harmonic neighbours within 6 % yet")
+        console.print(f"traces: `tracktion trace {summary['correlation_id']}` (span trees from "
+                      f"Jaeger's API; this Jaeger build has no web UI)")
     finally:
         if not keep_worker:
             worker.send_signal(signal.SIGTERM)

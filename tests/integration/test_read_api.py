@@ -144,3 +144,20 @@ async def test_an_unreachable_store_is_503_with_retry_after(settings: Settings) 
             body = await resp.json()
             assert resp.status == 503, (path, resp.status, body)
             assert resp.headers["Retry-After"] == "5" and "unreachable" in body["error"]
+
+
+async def test_the_demo_seeds_query_mix_with_a_track_that_has_neighbours(
+        client: TestClient, uid: str) -> None:  # type: ignore[type-arg]
+    from pathlib import Path
+
+    from streams.cli.demo_cmd import mix_seed
+    from streams.cli.graph_query_cmd import _mix
+
+    analysed = await (await client.get("/api/tracks", params={"status": "analysed"})).json()
+    failed = await (await client.get("/api/tracks", params={"status": "failed"})).json()
+    # Sorted by name the unknown and the failed file come first, as the demo's first file did.
+    paths = [Path("/music/api/0-unknown.mp3"), Path(failed[0]["path"]),
+             Path(analysed[0]["path"])]
+    seed = await asyncio.to_thread(mix_seed, paths, f"a{uid}")
+    assert seed == Path(analysed[0]["path"])
+    assert (await _mix(f"a{uid}", str(seed), 0.06, 5))["candidates"]

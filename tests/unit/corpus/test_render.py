@@ -12,6 +12,7 @@ import pytest
 from infra.corpus.bad_files import generate_bad_files
 from infra.corpus.generate import generate_corpus, load_labels
 from infra.corpus.render import SOUNDFONT
+from streams.publishing.fileinfo import read_tags
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +36,12 @@ def test_generate_corpus_writes_files_and_labels(tmp_path: Path) -> None:
         assert info.channels == 2
         assert set(label) >= {"file", "bpm", "key", "scale", "style", "duration_s", "format"}
     assert [t["format"] for t in labels] == ["mp3", "flac", "m4a"]
+    # Tagged like a real library (the demo's tables showed truncated file names before).
+    assert document["tagged"] is True
+    for label in load_labels(tmp_path):
+        tags = read_tags(Path(label["path"]))
+        assert tags.artist and tags.title and tags.album == "Tracktion Demo Library", label
+        assert tags.title.endswith(f"No. {label['index'] + 1}")
 
 
 def test_bad_files(tmp_path: Path) -> None:

@@ -47,6 +47,10 @@ class Features:
     bpm: float
     bpm_confidence: float
     beats_count: int
+    first_beat_s: float | None  # constant grid at bpm: first beat at or after 0 s
+    grid_confidence: float  # share of tracked beats within 30 ms of that grid
+    downbeat_s: float | None  # first downbeat, where bars are audible
+    beats_per_bar: int | None
     key: str
     scale: Scale
     key_strength: float
@@ -175,6 +179,10 @@ def _features(path: Path, meta: Probe | None, stderr: str, duration: float,
         codec=codec, bit_rate=bit_rate, bpm=round(tempo.bpm, 2),
         bpm_confidence=round(tempo_confidence(tempo.bpm, tempo.mma_bits), 3),
         beats_count=tempo.beats_count,
+        first_beat_s=tempo.grid.first_beat_s if tempo.grid else None,
+        grid_confidence=tempo.grid.grid_confidence if tempo.grid else 0.0,
+        downbeat_s=tempo.grid.downbeat_s if tempo.grid else None,
+        beats_per_bar=tempo.grid.beats_per_bar if tempo.grid else None,
         key=key.key, scale=key.scale, key_strength=round(key_confidence(key.strength), 3),
         tuning_cents=round(key.tuning_cents, 1),
         camelot=camelot(key.key, key.scale), open_key=open_key(key.key, key.scale),

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streams.analysis.ess import es
+from streams.analysis.grid import BeatGrid, beat_grid
 from streams.analysis.metre import MAX_BPM, MIN_BPM, Q_FAST, beat_profile, metrical_bpm
 from streams.analysis.onset import ODF_RATE_HZ
 from streams.analysis.tempo_prior import OctavePrior, check_octave
@@ -62,6 +63,7 @@ class Tempo:
     confidence: float  # 0-1, from mma_bits
     mma_bits: float  # raw agreement, 0-5.32
     beats_count: int
+    grid: BeatGrid | None = None
 
 
 def mma_to_unit(bits: float) -> float:
@@ -203,4 +205,4 @@ def estimate_tempo(flux: F32, flux_low: F32, flux_high: F32,
     bpm, beats = tracked_bpm(odf, octave_bpm(periodicity(odf, low), params), params.max_bpm)
     others = [track_beats(f, bpm) for f in (low, high)]
     bits = agreement_bits([beats, *others])
-    return Tempo(bpm, mma_to_unit(bits), bits, len(beats))
+    return Tempo(bpm, mma_to_unit(bits), bits, len(beats), beat_grid(beats, bpm, low))

@@ -238,41 +238,40 @@ def _held_out_tempo_confidence(real: list[Clip], folds: list[dict[str, Any]],
     return {"split_acc1": split_80_20(conf, right), "reliability": reliability(conf, right)}
 
 
+def _held_out_key_confidence(real: list[Clip], folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per fold, a key confidence map fitted on the other folds, applied to the held-out one."""
+    keyed = [(c.group, s) for c in real if (s := _key_strength_and_score(c)) is not None]
+    conf: list[float] = []
+    right: list[float] = []
+    for fold in folds:
+        train = [s for g, s in keyed if g not in fold["held_out"]]
+        model = KeyConfidenceModel(fit_platt([s for s, _ in train], [m for _, m in train]))
+        for group, (strength, mirex) in keyed:
+            if group in fold["held_out"]:
+                conf.append(key_confidence(strength, model))
+                right.append(mirex)
+    all_folds = fit_platt([s for _, (s, _) in keyed], [m for _, (_, m) in keyed])
+    return {"split_mirex": split_80_20(conf, right), "reliability": reliability(conf, right),
+            "all_folds_model": asdict(all_folds)}
+
+
 def calibrate(real: list[Clip], tempo_report: dict[str, Any]) -> dict[str, Any]:
     """Held-out confidences: per fold, confidence models fitted on the other folds; then the
     80/20 split and reliability over all held-out clips."""
-    groups = np.array([c.group for c in real])
-    keyed = [(c.group, s) for c in real if (s := _key_strength_and_score(c)) is not None]
-    tempo_conf: list[float] = []
-    tempo_right: list[bool] = []
-    key_conf: list[float] = []
-    key_right: list[float] = []
-    for fold in tempo_report["folds"]:
-        rows = _tempo_rows(real, _tempo_params(fold["chosen"]))
-        test = np.isin(groups, fold["held_out"])
-        model = _fit_tempo_confidence([r for r, t in zip(rows, test, strict=True) if not t])
-        for (bpm, bits, hit), held_out in zip(rows, test, strict=True):
-            if held_out:
-                tempo_conf.append(tempo_confidence(bpm, bits, model))
-                tempo_right.append(hit)
-        train = [s for g, s in keyed if g not in fold["held_out"]]
-        key_model = KeyConfidenceModel(fit_platt([s for s, _ in train], [m for _, m in train]))
-        for group, (strength, mirex) in keyed:
-            if group in fold["held_out"]:
-                key_conf.append(key_confidence(strength, key_model))
-                key_right.append(mirex)
+    folds = tempo_report["folds"]
     shipped = _tempo_params(tempo_report["all_folds_choice"])
+    own = _held_out_tempo_confidence(real, folds, None)
+    key = _held_out_key_confidence(real, folds)
     return {
-        "tempo": {"held_out_split_acc1": split_80_20(tempo_conf, tempo_right),
-                  "held_out_reliability": reliability(tempo_conf, tempo_right),
+        "tempo": {"held_out_split_acc1": own["split_acc1"],
+                  "held_out_reliability": own["reliability"],
                   "held_out_with_shipped_tempo_params": _held_out_tempo_confidence(
-                      real, tempo_report["folds"], shipped),
+                      real, folds, shipped),
                   "all_folds_model": asdict(_fit_tempo_confidence(_tempo_rows(real, shipped))),
                   "shipped_model": asdict(TempoConfidenceModel())},
-        "key": {"held_out_split_mirex": split_80_20(key_conf, key_right),
-                "held_out_reliability": reliability(key_conf, key_right),
-                "all_folds_model": asdict(fit_platt([s for _, (s, _) in keyed],
-                                                    [m for _, (_, m) in keyed])),
+        "key": {"held_out_split_mirex": key["split_mirex"],
+                "held_out_reliability": key["reliability"],
+                "all_folds_model": key["all_folds_model"],
                 "shipped_model": asdict(KeyConfidenceModel().platt)},
     }
 

@@ -51,7 +51,9 @@ TARGET_EPS = 2000
 PARTITIONS = 12
 KEYS = all_keys()
 FEATURES = Features(duration_s=200.0, sample_rate=44100, channels=2, codec="mp3",
-                    bit_rate=320000, bpm=124.0, bpm_confidence=0.8, beats_count=400, key="A",
+                    bit_rate=320000, bpm=124.0, bpm_confidence=0.8, beats_count=400,
+                    first_beat_s=0.1, grid_confidence=0.9, downbeat_s=0.1, beats_per_bar=4,
+                    key="A",
                     scale="minor", key_strength=0.7, tuning_cents=0.0, camelot="8A",
                     open_key="1m",
                     loudness_lufs=-9.0, loudness_range_lu=5.0, peak_dbfs=-0.3,

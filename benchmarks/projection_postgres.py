@@ -96,7 +96,9 @@ def features(rng: random.Random) -> Features:
     key, scale, camelot = rng.choice(KEYS)
     return Features(duration_s=300.0, sample_rate=44100, channels=2, codec="flac",
                     bit_rate=None, bpm=round(rng.uniform(80, 160), 2), bpm_confidence=0.9,
-                    beats_count=600, key=key, scale=scale, key_strength=0.8, tuning_cents=0.0,
+                    beats_count=600, first_beat_s=0.1, grid_confidence=0.9,
+                    downbeat_s=0.1, beats_per_bar=4, key=key, scale=scale, key_strength=0.8,
+                    tuning_cents=0.0,
                     camelot=camelot,
                     open_key="1m", loudness_lufs=-9.0, loudness_range_lu=6.0, peak_dbfs=-0.5,
                     replay_gain_db=-9.0, danceability=0.7, energy=rng.random(), arousal=0.5,

@@ -14,6 +14,13 @@ class Features(msgspec.Struct, frozen=True):
 
     `tuning_cents` (AnalysisCompleted v2): the recording's tuning relative to A = 440 Hz,
     -50..+50 cents; None on results upcast from v1, which did not measure it.
+
+    The beat grid (v3): `first_beat_s`, the first beat at or after 0 s of a constant grid at
+    `bpm` phase-aligned to the tracked beats (None when no grid was found);
+    `grid_confidence`, the share of tracked beats within 30 ms of that grid (0..1; 0 when no
+    grid was found); `downbeat_s` and `beats_per_bar` where bars are audible, else None.
+    On results upcast from v1/v2 all four are None: those analysers did not look for a grid,
+    and a confidence of 0 would claim they had looked and found none.
     """
 
     duration_s: float
@@ -24,6 +31,10 @@ class Features(msgspec.Struct, frozen=True):
     bpm: float
     bpm_confidence: float
     beats_count: int
+    first_beat_s: float | None
+    grid_confidence: float | None
+    downbeat_s: float | None
+    beats_per_bar: int | None
     key: str
     scale: Literal["major", "minor"]
     key_strength: float
@@ -83,9 +94,10 @@ class AnalysisStarted(Event, frozen=True, kw_only=True, tag="AnalysisStarted"):
 
 
 class AnalysisCompleted(Event, frozen=True, kw_only=True, tag="AnalysisCompleted"):
-    """v2 added `payload.features.tuning_cents` (upcaster: schemas/upcasters.py)."""
+    """v2 added `payload.features.tuning_cents`; v3 the beat grid (`first_beat_s`,
+    `grid_confidence`, `downbeat_s`, `beats_per_bar`). Upcasters: schemas/upcasters.py."""
 
-    SCHEMA_VERSION: ClassVar[int] = 2
+    SCHEMA_VERSION: ClassVar[int] = 3
 
     payload: AnalysisCompletedPayload
 

@@ -23,9 +23,21 @@ def upcast_analysis_completed_v1_v2(raw: Raw) -> Raw:
     return {**raw, "payload": {**payload, "features": features}}
 
 
+GRID_FIELDS = ("first_beat_s", "grid_confidence", "downbeat_s", "beats_per_bar")
+
+
+def upcast_analysis_completed_v2_v3(raw: Raw) -> Raw:
+    """v3 added the beat grid. v2 analysers did not look for one, so every grid field is
+    None (unknown); `grid_confidence` too, since 0 would claim a grid was sought and missed."""
+    payload = raw["payload"]
+    features = {**payload["features"], **dict.fromkeys(GRID_FIELDS)}
+    return {**raw, "payload": {**payload, "features": features}}
+
+
 #: (event_type, from_version) -> function returning the dict at from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("AnalysisCompleted", 1): upcast_analysis_completed_v1_v2,
+    ("AnalysisCompleted", 2): upcast_analysis_completed_v2_v3,
 }
 
 

@@ -104,6 +104,8 @@ def feature_props(features: Features, stamp: str) -> dict[str, Any]:
             "energy": features.energy, "danceability": features.danceability,
             "bpm_confidence": features.bpm_confidence, "key_strength": features.key_strength,
             "tuning_cents": features.tuning_cents,
+            "first_beat_s": features.first_beat_s, "grid_confidence": features.grid_confidence,
+            "downbeat_s": features.downbeat_s, "beats_per_bar": features.beats_per_bar,
             "analyzer_version": features.analyzer_version, "tempo_bucket": tempo_bucket(bpm),
             "features_stamp": stamp}
 

@@ -43,8 +43,8 @@ SET c.relation = e.relation, c.rank = e.rank
 """
 
 FEATURE_KEYS = ("bpm", "key", "scale", "camelot", "energy", "danceability", "bpm_confidence",
-                "key_strength", "tuning_cents", "analyzer_version", "tempo_bucket",
-                "features_stamp")
+                "key_strength", "tuning_cents", "first_beat_s", "grid_confidence", "downbeat_s",
+                "beats_per_bar", "analyzer_version", "tempo_bucket", "features_stamp")
 
 
 def _status(var: str) -> str:

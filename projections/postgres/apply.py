@@ -28,7 +28,8 @@ FEATURE_FIELDS: tuple[str, ...] = (
     "duration_s", "sample_rate", "channels", "codec", "bit_rate", "bpm", "bpm_confidence",
     "beats_count", "key", "scale", "key_strength", "camelot", "open_key", "loudness_lufs",
     "loudness_range_lu", "peak_dbfs", "replay_gain_db", "danceability", "energy", "arousal",
-    "valence", "mood", "analyzer_version", "tuning_cents",
+    "valence", "mood", "analyzer_version", "tuning_cents", "first_beat_s", "grid_confidence",
+    "downbeat_s", "beats_per_bar",
 )
 
 
@@ -147,7 +148,9 @@ def _analysed_patch(event: AnalysisCompleted, v: str) -> Row:
                scale=f.scale, camelot=f.camelot, energy=f.energy,
                danceability=f.danceability, loudness_lufs=f.loudness_lufs,
                bpm_confidence=f.bpm_confidence, key_strength=f.key_strength,
-               tuning_cents=f.tuning_cents, analysis_version=v)
+               tuning_cents=f.tuning_cents, first_beat_s=f.first_beat_s,
+               grid_confidence=f.grid_confidence, downbeat_s=f.downbeat_s,
+               beats_per_bar=f.beats_per_bar, analysis_version=v)
     return row
 
 

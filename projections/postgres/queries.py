@@ -24,7 +24,8 @@ _KEY = re.compile(r"^\s*([A-Ga-g])\s*([#b\u266f\u266d]?)\s*(m|min|minor|maj|majo
 _BPM = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(?:\.\.|-)?\s*(\d+(?:\.\d+)?)?\s*$")
 STATUSES = ("queued", "analysing", "analysed", "failed", "deleted")
 TRACK_COLUMNS = ("file_id", "artist", "title", "album", "bpm", "bpm_confidence", "key",
-                 "scale", "camelot", "key_strength", "tuning_cents", "energy", "status", "path")
+                 "scale", "camelot", "key_strength", "tuning_cents", "energy", "status", "path",
+                 "first_beat_s", "grid_confidence", "downbeat_s", "beats_per_bar")
 # Why a failed track failed, from `failures` (null unless the track's status is failed: a
 # later success keeps the old failure row).
 FAILURE_COLUMNS = ("failure_reason", "failure_message")

@@ -29,7 +29,8 @@ TRACK_GROUPS: dict[str, tuple[str, ...]] = {
     # The newest analysis by event time, denormalised for fast queries.
     "analysis_version": ("current_analysis_id", "bpm", "key", "scale", "camelot", "energy",
                          "danceability", "loudness_lufs", "bpm_confidence", "key_strength",
-                         "tuning_cents"),
+                         "tuning_cents", "first_beat_s", "grid_confidence", "downbeat_s",
+                         "beats_per_bar"),
 }
 # Groups a move carries from the old id to the new one.
 MOVED_GROUPS = ("progress_version", "analysis_version")

@@ -47,6 +47,12 @@ def _version(name: str) -> Column[str]:
     return Column(name, VERSION, nullable=False, server_default="")
 
 
+def _grid_columns() -> list[Column[object]]:
+    """The beat grid (migration 0003), on analyses and on tracks (the current analysis')."""
+    return [Column("first_beat_s", Float), Column("grid_confidence", Float),
+            Column("downbeat_s", Float), Column("beats_per_bar", Integer)]
+
+
 @dataclass(frozen=True)
 class Tables:
     metadata: MetaData
@@ -74,6 +80,7 @@ def _tracks(md: MetaData) -> Table:
         Column("energy", Float), Column("danceability", Float), Column("loudness_lufs", Float),
         Column("bpm_confidence", Float), Column("key_strength", Float),
         Column("tuning_cents", Float),
+        *_grid_columns(),
         Column("last_event_at", DateTime(timezone=True)), Column("last_event_id", Text),
         _version("last_version"), _version("info_version"), _version("presence_version"),
         _version("progress_version"), _version("analysis_version"),
@@ -104,7 +111,7 @@ def _analyses(md: MetaData) -> Table:
         Column("arousal", Float), Column("valence", Float), Column("mood", Text),
         Column("analyzer_version", Integer),
         Column("processing_ms", Float), Column("cached", Boolean), Column("worker", Text),
-        _version("version"), Column("tuning_cents", Float),
+        _version("version"), Column("tuning_cents", Float), *_grid_columns(),
         Index("ix_analyses_file_id_occurred_at", "file_id", "occurred_at"),
     )
 

@@ -39,6 +39,7 @@ from schemas.codec import decode, encode
 from schemas.envelope import Event, SchemaError
 from schemas.file_events import AnalysisRequested, FileDiscovered, FileInfo, FileModified
 from schemas.topics import analysis_topic, deadletter_topic
+from schemas.upcasters import GRID_FIELDS
 from streams.agents.cache import ResultCache
 from streams.pool.pool import AnalysisPool, PoolTaskError
 
@@ -204,6 +205,8 @@ class AnalysisHandler:
         clean["analyzer_version"] = self._version
         # Cache entries written before tuning was measured lack it: unknown, not 0 cents.
         clean.setdefault("tuning_cents", None)
+        for name in GRID_FIELDS:  # likewise the beat grid, for entries cached before it
+            clean.setdefault(name, None)
         payload = AnalysisCompletedPayload(
             analysis_id=derived_id(event.event_id, f"analysis-v{self._version}"),
             path=info.path, content_hash=info.content_hash,

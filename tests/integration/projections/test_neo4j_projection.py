@@ -149,6 +149,21 @@ async def test_reanalysis_moves_the_track_with_no_stale_edges(writers: Any) -> N
     assert buckets[0]["f"] == [95]  # the emptied 120 bucket was collected
 
 
+async def test_tracks_carry_the_beat_grid_and_it_follows_a_move(writers: Any) -> None:
+    from tests.unit.schemas.samples import FEATURES
+
+    writer = await writers()
+    await feed(writer, positioned([discovered("g.mp3", 1), completed("g.mp3", 2, "8A", 124.0),
+                                   moved("g.mp3", "h.mp3", 3)]))
+    records, _, _ = await writer.driver.execute_query(
+        "MATCH (t:Track {ns: $ns, file_id: $id}) RETURN t.first_beat_s AS first, "
+        "t.grid_confidence AS conf, t.downbeat_s AS down, t.beats_per_bar AS bar",
+        {"ns": writer.ns, "id": fid("h.mp3")})
+    assert [tuple(r.values()) for r in records] == [
+        (FEATURES.first_beat_s, FEATURES.grid_confidence, FEATURES.downbeat_s,
+         FEATURES.beats_per_bar)]
+
+
 async def test_delete_and_move_keep_analysis_with_the_file(writers: Any) -> None:
     writer = await writers()
     await feed(writer, positioned([discovered("old.mp3", 1, artist="Solo"),

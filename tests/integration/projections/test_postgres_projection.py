@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from structlog.testing import capture_logs
 
 from infra.settings import Settings
-from projections.base import ProjectionSpec
+from projections.base import Positioned, ProjectionSpec
 from projections.breaker import BreakerConfig
 from projections.postgres.apply import PostgresProjector
 from projections.postgres.writer import PostgresWriter, postgres_spec
@@ -601,6 +601,9 @@ def test_query_cli_prints_json_csv_and_table(library: str) -> None:
         ("Daft Punk", "8A", 123.0), ("Floating Points", "7A", 125.0)]
     assert {(r["bpm_confidence"], r["key_strength"], r["tuning_cents"]) for r in rows} == {
         (FEATURES.bpm_confidence, FEATURES.key_strength, FEATURES.tuning_cents)}
+    assert {(r["first_beat_s"], r["grid_confidence"], r["downbeat_s"], r["beats_per_bar"])
+            for r in rows} == {(FEATURES.first_beat_s, FEATURES.grid_confidence,
+                                FEATURES.downbeat_s, FEATURES.beats_per_bar)}
     confident = cli.invoke(app, ["tracks", "--schema", library, "--min-confidence", "0.5",
                                  "--compatible-with", "8A", "--json"])
     assert confident.exit_code == 0, confident.output
@@ -675,6 +678,47 @@ async def test_migration_0002_adds_tuning_and_backfills_confidences(
                 f"SELECT tuning_cents FROM {schema}.analyses"))).scalars().all()
         assert [tuple(r) for r in tracks] == [("f1", 0.7, 0.6, None), ("f2", None, None, None)]
         assert tuning == [None, None]
+    finally:
+        await writer.close()
+
+
+async def test_migration_0003_adds_an_unknown_beat_grid(
+        settings: Settings, schemas: Callable[[str], str]) -> None:
+    """A read model at 0002 keeps its rows; their grid is unknown (NULL) until a v3
+    analysis arrives, and the projection then fills it on tracks and analyses."""
+    from sqlalchemy import text
+
+    from projections.postgres.migrate import upgrade_on
+
+    schema = schemas("grid")
+    writer = PostgresWriter(settings, schema)
+    grid = "first_beat_s, grid_confidence, downbeat_s, beats_per_bar"
+    try:
+        async with writer.engine.begin() as conn:
+            await conn.run_sync(upgrade_on, schema, "0002_tuning_and_confidence")
+            await conn.execute(text(
+                f"INSERT INTO {schema}.tracks (file_id, created_at, bpm) "
+                "VALUES ('f1', now(), 124.0)"))
+            await conn.execute(text(
+                f"INSERT INTO {schema}.analyses (analysis_id, file_id, event_id, occurred_at, "
+                "bpm) VALUES ('an-1', 'f1', 'e1', now(), 124)"))
+        await writer.setup()  # to head
+        corpus = Corpus(3)
+        done = corpus.completed("lib/new.mp3", 10.0)
+        await writer.write("postgres", PostgresProjector().apply([Positioned(done, "t", 0, 0)]),
+                           {})
+        async with writer.engine.connect() as conn:
+            tracks = (await conn.execute(text(
+                f"SELECT file_id, bpm, {grid} FROM {schema}.tracks ORDER BY bpm"))).all()
+            history = (await conn.execute(text(
+                f"SELECT analysis_id, {grid} FROM {schema}.analyses "
+                "ORDER BY analysis_id = 'an-1'"))).all()
+        expected = (FEATURES.first_beat_s, FEATURES.grid_confidence, FEATURES.downbeat_s,
+                    FEATURES.beats_per_bar)
+        old = {r.file_id: tuple(r)[2:] for r in tracks}
+        assert old.pop("f1") == (None, None, None, None)
+        assert list(old.values()) == [expected]
+        assert [tuple(r)[1:] for r in history] == [expected, (None, None, None, None)]
     finally:
         await writer.close()
 

@@ -227,3 +227,12 @@ def test_track_features_carry_confidences_and_tuning() -> None:
                                                  FEATURES.key_strength, FEATURES.tuning_cents)
     # Moves copy exactly the feature keys, so these must be among them.
     assert set(row["features"]) == set(FEATURE_KEYS)
+
+
+def test_track_features_carry_the_beat_grid() -> None:
+    (row,) = _apply([_completed(1)]).analyses
+    assert row["features"] is not None
+    f = row["features"]
+    assert (f["first_beat_s"], f["grid_confidence"], f["downbeat_s"], f["beats_per_bar"]) == (
+        FEATURES.first_beat_s, FEATURES.grid_confidence, FEATURES.downbeat_s,
+        FEATURES.beats_per_bar)

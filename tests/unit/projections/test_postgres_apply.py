@@ -357,3 +357,32 @@ def test_min_confidence_filters_on_the_tracks_bpm_confidence() -> None:
     assert "tracktion.tracks.bpm_confidence >= :bpm_confidence_1" in str(compiled)
     assert compiled.params["bpm_confidence_1"] == 0.6
     assert "bpm_confidence >=" not in str(build_query(tables, TrackQuery()).compile())
+
+
+def test_tracks_and_history_carry_the_current_analysis_beat_grid() -> None:
+    old = completed("a.mp3", 3, "e1", "an-old", 100.0)
+    new = completed("a.mp3", 5, "e2", "an-new", 130.0)
+    assert isinstance(new, AnalysisCompleted)
+    grid = {"first_beat_s": 0.25, "grid_confidence": 0.5, "downbeat_s": None,
+            "beats_per_bar": None}
+    gridded = new.payload.features.__class__(**{**_fields(new.payload.features), **grid})
+    new = msgspec.structs.replace(new, payload=msgspec.structs.replace(new.payload,
+                                                                       features=gridded))
+    (track,) = apply([new, old]).tracks
+    assert {k: track[k] for k in grid} == grid
+    history = {r["analysis_id"]: r for r in apply([old, new]).analyses}
+    assert {k: history["an-new"][k] for k in grid} == grid
+    assert history["an-old"]["first_beat_s"] == FEATURES.first_beat_s
+    assert history["an-old"]["beats_per_bar"] == FEATURES.beats_per_bar
+
+
+def test_a_v2_analysis_projects_an_unknown_grid() -> None:
+    raw = msgspec.json.decode(encode(completed("a.mp3", 3, "e1", "an-1")))
+    for name in ("first_beat_s", "grid_confidence", "downbeat_s", "beats_per_bar"):
+        del raw["payload"]["features"][name]
+    raw["schema_version"] = 2
+    intents = apply([decode(msgspec.json.encode(raw))])
+    for row in (intents.tracks[0], intents.analyses[0]):
+        assert (row["first_beat_s"], row["grid_confidence"], row["downbeat_s"],
+                row["beats_per_bar"]) == (None, None, None, None)
+    assert intents.tracks[0]["tuning_cents"] == FEATURES.tuning_cents

@@ -38,7 +38,9 @@ INFO = FileInfo(path="/music/house/track.mp3", library_root=ROOT, relative_path=
                           year=2024, track_number=3))
 FEATURES = Features(duration_s=241.5, sample_rate=44100, channels=2, codec="mp3",
                     bit_rate=320000, bpm=124.0, bpm_confidence=0.82, beats_count=498,
-                    key="A", scale="minor", key_strength=0.74, tuning_cents=-12.5, camelot="8A",
+                    first_beat_s=0.412, grid_confidence=0.93, downbeat_s=1.38,
+                    beats_per_bar=4, key="A", scale="minor", key_strength=0.74,
+                    tuning_cents=-12.5, camelot="8A",
                     open_key="1m",
                     loudness_lufs=-8.9, loudness_range_lu=5.1, peak_dbfs=-0.3,
                     replay_gain_db=-9.1, danceability=0.71, energy=0.8, arousal=0.7,

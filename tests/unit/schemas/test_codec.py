@@ -92,7 +92,7 @@ def test_analysis_completed_v1_upcasts_with_unknown_tuning() -> None:
     raw_v1 = json.loads(v1.read_text())
     assert raw_v1["schema_version"] == 1 and "tuning_cents" not in raw_v1["payload"]["features"]
     event = codec.decode(v1.read_bytes())
-    assert isinstance(event, AnalysisCompleted) and event.schema_version == 2
+    assert isinstance(event, AnalysisCompleted) and event.schema_version == 3
     assert event.payload.features.tuning_cents is None
     # everything else is carried over unchanged
     v2 = codec.decode((GOLDEN / "AnalysisCompleted.v2.json").read_bytes())
@@ -103,11 +103,56 @@ def test_analysis_completed_v1_upcasts_with_unknown_tuning() -> None:
         v2.payload, features=event.payload.features)) == event
 
 
-def test_analysis_completed_v2_decodes_tuning_directly() -> None:
+def test_analysis_completed_v2_keeps_its_tuning_through_the_upcaster() -> None:
     event = codec.decode((GOLDEN / "AnalysisCompleted.v2.json").read_bytes())
     assert isinstance(event, AnalysisCompleted)
-    assert event.schema_version == AnalysisCompleted.SCHEMA_VERSION == 2
+    assert event.schema_version == AnalysisCompleted.SCHEMA_VERSION == 3
     assert event.payload.features.tuning_cents == -12.5
+
+
+def test_analysis_completed_v2_upcasts_with_an_unknown_grid() -> None:
+    """v2 analysers did not look for a beat grid: every grid field is None, the confidence
+    too (0 would claim a grid had been sought and not found)."""
+    v2 = GOLDEN / "AnalysisCompleted.v2.json"
+    raw_v2 = json.loads(v2.read_text())
+    assert raw_v2["schema_version"] == 2
+    assert not set(upcasters.GRID_FIELDS) & set(raw_v2["payload"]["features"])
+    event = codec.decode(v2.read_bytes())
+    assert isinstance(event, AnalysisCompleted) and event.schema_version == 3
+    f = event.payload.features
+    assert (f.first_beat_s, f.grid_confidence, f.downbeat_s, f.beats_per_bar) == (
+        None, None, None, None)
+    v3 = codec.decode((GOLDEN / "AnalysisCompleted.v3.json").read_bytes())
+    assert isinstance(v3, AnalysisCompleted)
+    unknown_grid = msgspec.structs.replace(v3.payload.features, first_beat_s=None,
+                                           grid_confidence=None, downbeat_s=None,
+                                           beats_per_bar=None)
+    assert unknown_grid == f
+    assert msgspec.structs.replace(v3, payload=msgspec.structs.replace(
+        v3.payload, features=f)) == event
+
+
+def test_analysis_completed_v3_decodes_the_grid_directly() -> None:
+    event = codec.decode((GOLDEN / "AnalysisCompleted.v3.json").read_bytes())
+    assert isinstance(event, AnalysisCompleted) and event.schema_version == 3
+    f = event.payload.features
+    assert (f.first_beat_s, f.grid_confidence, f.downbeat_s, f.beats_per_bar) == (
+        0.412, 0.93, 1.38, 4)
+    assert f.tuning_cents == -12.5
+
+
+@pytest.mark.parametrize("name", upcasters.GRID_FIELDS)
+def test_analysis_completed_v3_requires_every_grid_field(name: str) -> None:
+    """A v3 producer must state each grid field (null where nothing was found)."""
+    raw = json.loads((GOLDEN / "AnalysisCompleted.v3.json").read_text())
+    del raw["payload"]["features"][name]
+    with pytest.raises(SchemaError) as err:
+        codec.decode(json.dumps(raw).encode())
+    assert err.value.reason == "invalid"
+    raw["payload"]["features"][name] = None
+    decoded = codec.decode(json.dumps(raw).encode())
+    assert isinstance(decoded, AnalysisCompleted)
+    assert getattr(decoded.payload.features, name) is None
 
 
 def test_analysis_completed_v2_requires_tuning_cents() -> None:
@@ -129,3 +174,8 @@ def test_upcaster_does_not_mutate_its_input() -> None:
     lifted = upcasters.upcast_analysis_completed_v1_v2(raw)
     assert json.dumps(raw, sort_keys=True) == before
     assert lifted["payload"]["features"]["tuning_cents"] is None
+    raw = json.loads((GOLDEN / "AnalysisCompleted.v2.json").read_text())
+    before = json.dumps(raw, sort_keys=True)
+    lifted = upcasters.upcast_analysis_completed_v2_v3(raw)
+    assert json.dumps(raw, sort_keys=True) == before
+    assert lifted["payload"]["features"]["first_beat_s"] is None

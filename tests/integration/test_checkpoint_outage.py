@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
+from schemas.topics import catalogue
 from streams.worker.projections_role import build_spec, source_topics
 from tests.integration.kafka_utils import produce_events, stack_service, wait_until
 from tests.integration.projections.redis_support import batch_events, dump
@@ -40,6 +42,12 @@ async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
                 await client.delete(key)
     finally:
         await client.aclose()
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([t.name for t in catalogue(name)])
+    finally:
+        await admin.close()
 
 
 def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:

@@ -104,6 +104,7 @@ class TrackQuery:
     status: str | None = None  # None: everything but deleted; "all": everything
     min_confidence: float | None = None  # bpm_confidence >= this (unanalysed tracks drop out)
     limit: int = 50
+    file_ids: tuple[str, ...] = ()  # only these tracks (e.g. a playlist's), if any are given
 
 
 def _escape_like(text: str) -> str:
@@ -126,6 +127,8 @@ def _filters(tables: Tables, q: TrackQuery) -> list[ColumnElement[bool]]:
         where.append(t.c.bpm <= high)
     if q.min_confidence is not None:
         where.append(t.c.bpm_confidence >= q.min_confidence)
+    if q.file_ids:
+        where.append(t.c.file_id.in_(q.file_ids))
     if q.status is None:
         where.append(t.c.status != "deleted")
     elif q.status != "all":
@@ -158,6 +161,28 @@ def build_query(tables: Tables, q: TrackQuery, fuzzy: bool = False) -> Select[An
     source = t.outerjoin(f, f.c.file_id == t.c.file_id)
     return (select(*columns).select_from(source).where(*where).order_by(*order)
             .limit(q.limit))
+
+
+# What exports need beyond the result columns: file facts from `tracks`, and the current
+# analysis' duration and format facts from `analyses`.
+EXPORT_TRACK_COLUMNS = ("genre", "year", "track_number", "size", "format")
+EXPORT_ANALYSIS_COLUMNS = ("duration_s", "bit_rate", "sample_rate", "open_key")
+
+
+def export_query(tables: Tables, q: TrackQuery, limit: int | None = None) -> Select[Any]:
+    """`build_query`'s filters and order over every match (or `limit`), with the columns an
+    export writes. A search text takes substring and fuzzy matches in one pass, ranked by
+    similarity (search_tracks' two passes exist only to fill a small limit)."""
+    t, a = tables.tracks, tables.analyses
+    return (build_query(tables, q, fuzzy=bool(q.search)).limit(limit)
+            .outerjoin(a, a.c.analysis_id == t.c.current_analysis_id)
+            .add_columns(*(t.c[n] for n in EXPORT_TRACK_COLUMNS),
+                         *(a.c[n] for n in EXPORT_ANALYSIS_COLUMNS)))
+
+
+def count_query(query: Select[Any]) -> Select[Any]:
+    """How many rows `query` yields (exports write the count before the rows)."""
+    return select(func.count()).select_from(query.order_by(None).subquery())
 
 
 async def search_tracks(conn: AsyncConnection, tables: Tables,

@@ -9,6 +9,7 @@ from streams.cli import (
     corpus_cmd,
     db_cmd,
     demo_cmd,
+    export_cmd,
     graph_query_cmd,
     ops_cmd,
     progress_cmd,
@@ -40,6 +41,7 @@ app.add_typer(ops_cmd.replay_app, name="replay")
 app.command("reanalyse")(ops_cmd.reanalyse)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(query_cmd.app, name="query")
+app.add_typer(export_cmd.app, name="export")
 graph_query_cmd.register(query_cmd.app)  # `query mix` and `query playlist`
 app.command("analyze-file")(analyze_cmd.analyze_file)
 app.add_typer(corpus_cmd.app, name="corpus")

@@ -282,14 +282,14 @@ async def test_a_5mb_poison_message_among_20_files_is_deadlettered_and_analysed_
         analyses = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
         lanes = await lane_records(settings, prefix)
         dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(prefix))
+        done = completed(analyses)
+        print(f"poison: AnalysisCompleted={len(done)} lane_records={len(lanes)} dead={len(dead)}")
         flowing_s = await first_arrival_s(settings, prefix, len(lanes), 900)
+        print(f"poison: next event through the bridge in {flowing_s:.3f} s")
         assert bridge.alive(), (tmp_path / "bridge.log").read_text()[-2000:]
     finally:
         bridge.stop_quietly()
         analysis.stop_quietly()
-    done = completed(analyses)
-    print(f"poison: AnalysisCompleted={len(done)} lane_records={len(lanes)} "
-          f"dead={len(dead)} next_event_s={flowing_s:.3f}")
     assert len(done) == 20 and len(set(done)) == 20
     assert len(lanes) == 20
     assert len(dead) == 1

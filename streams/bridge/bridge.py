@@ -15,6 +15,7 @@ from typing import Any
 import aiormq
 import aiormq.abc
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from opentelemetry import trace
 
 from infra.amqp import Topology, declare_raw
@@ -23,19 +24,26 @@ from infra.metrics import BRIDGE_EVENTS, DEADLETTERS
 from infra.telemetry import extract_from_mapping, inject, tracer
 from schemas import headers as h
 from streams.bridge.partitioner import partitions_for
-from streams.bridge.routing import Route, route
+from streams.bridge.routing import DEFAULT_MAX_EVENT_BYTES, Route, excerpt_route, route
 
 log = get_logger("bridge")
 
 
+def _permanent(error: BaseException | None) -> bool:
+    """Kafka refused for good (retrying the same bytes cannot succeed), e.g. too large."""
+    return isinstance(error, KafkaError) and not error.retriable
+
+
 class Bridge:
     def __init__(self, rabbitmq_url: str, kafka_bootstrap: str, prefix: str = "tracktion", *,
-                 batch_size: int = 2000, linger_s: float = 0.02, prefetch: int = 8000) -> None:
+                 batch_size: int = 2000, linger_s: float = 0.02, prefetch: int = 8000,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._url = rabbitmq_url
         self._topology = Topology(prefix)
         self._prefix = prefix
         self._batch_size = batch_size
         self._linger_s = linger_s
+        self._max_event_bytes = max_event_bytes
         self._prefetch = prefetch
         self._kafka_bootstrap = kafka_bootstrap
         self._producer: AIOKafkaProducer | None = None
@@ -47,14 +55,13 @@ class Bridge:
         self._channel: aiormq.abc.AbstractChannel | None = None
         self.forwarded = 0
         self.deadlettered = 0
+        self.send_failures = 0  # batches (or parts) Kafka did not take
         self._partition_counts: dict[str, int] = {}
         self._spread = 0
 
     async def start(self) -> None:
         # aiokafka binds to the running loop, so the producer is created here, not in __init__.
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._kafka_bootstrap, acks="all", enable_idempotence=True,
-            linger_ms=5, max_batch_size=512 * 1024)
+        self._producer = self._new_producer()
         await self._producer.start()
         await self._connect()
         log.info("bridge_started", queue=self._topology.queue, prefetch=self._prefetch)
@@ -67,9 +74,20 @@ class Bridge:
         await declare_raw(channel, self._topology)
         await channel.basic_consume(self._topology.queue, self._on_message, no_ack=False)
 
+    async def _drop_connection(self) -> None:
+        """Close what is left of a broken connection; `run()` then connects again. Its
+        unacked deliveries go back to the queue."""
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed:
+            try:
+                await connection.close()
+            except Exception as exc:
+                log.info("bridge_close_failed", error=repr(exc))
+
     async def _reconnect(self) -> None:
         """RabbitMQ went away: its unacked deliveries are requeued by the broker, so drop the
         buffer (acking those tags on a new channel would be wrong) and connect again."""
+        await self._drop_connection()
         self._buffer.clear()
         delay = 0.5
         while not self._stopping.is_set():
@@ -92,7 +110,8 @@ class Bridge:
         self._idle.clear()
         try:
             while not self._stopping.is_set():
-                if self._connection is None or self._connection.is_closed:
+                if self._connection is None or self._connection.is_closed or \
+                        self._channel is None or self._channel.is_closed:
                     await self._reconnect()
                     continue
                 try:
@@ -110,50 +129,117 @@ class Bridge:
         started = time.perf_counter()
         routes = [self._route_traced(message) for message in batch]
         try:
-            futures = await self._produce(batch, routes)
-            await asyncio.gather(*futures)
-        except Exception as exc:
-            # Nothing of this batch is acked: RabbitMQ redelivers it all, Kafka may hold some
-            # of it already (duplicates are allowed, loss is not).
-            log.error("bridge_kafka_send_failed", error=str(exc), batch=len(batch))
-            await self._settle(batch[-1], ack=False)
+            errors = await self._send(batch, routes)
+            if any(_permanent(e) for e in errors):
+                errors = await self._isolate(batch, routes, errors)
+        except Exception as exc:  # before any record was handed over: the whole batch waits
+            errors = [exc] * len(batch)
+        failed = [e for e in errors if e is not None]
+        if failed:
+            self.send_failures += 1
+            # What Kafka refused for now goes back to RabbitMQ; what it acked is acked, so a
+            # retry never re-sends records Kafka already has.
+            log.error("bridge_kafka_send_failed", error=str(failed[0]), batch=len(batch),
+                      failed=len(failed))
+            try:
+                await self._settle_each(batch, errors)
+            except Exception as exc:  # the channel died meanwhile: the broker requeues them
+                log.warning("bridge_nack_failed", error=repr(exc), batch=len(batch))
+                await self._drop_connection()
+            self._count([r for r, e in zip(routes, errors, strict=True) if e is None])
             await asyncio.sleep(1.0)
             return
         try:
             await self._settle(batch[-1], ack=True)
         except Exception as exc:  # connection lost: the broker redelivers, Kafka dedups later
             log.warning("bridge_ack_failed", error=repr(exc), batch=len(batch))
+            await self._drop_connection()
         self._count(routes)
         log.debug("bridge_batch", size=len(batch),
                   ms=round((time.perf_counter() - started) * 1e3, 1))
 
-    async def _produce(self, batch: list[aiormq.abc.DeliveredMessage],
-                       routes: list[Route]) -> list[asyncio.Future[Any]]:
+    async def _send(self, batch: list[aiormq.abc.DeliveredMessage],
+                    routes: list[Route]) -> list[BaseException | None]:
+        """Send the batch; per message, None once Kafka acked it, else its batch's error."""
+        slots = await self._produce(batch, routes)
+        results = await asyncio.gather(*(fut for fut, _ in slots), return_exceptions=True)
+        errors: list[BaseException | None] = [None] * len(batch)
+        for (_, members), result in zip(slots, results, strict=True):
+            if isinstance(result, BaseException):
+                for i in members:
+                    errors[i] = result
+        return errors
+
+    async def _isolate(self, batch: list[aiormq.abc.DeliveredMessage], routes: list[Route],
+                       errors: list[BaseException | None]) -> list[BaseException | None]:
+        """Kafka refused a partition batch for good (e.g. a record above its size limit):
+        resend its records one by one, and dead-letter an excerpt of those refused alone.
+
+        `routes` is updated in place for the dead-lettered ones. The producer is replaced
+        first: a refused batch leaves a gap in its idempotence sequence for that partition.
+        """
+        out = list(errors)
+        await self._renew_producer()
+        for i, error in enumerate(errors):
+            if not _permanent(error):
+                continue
+            (single,) = await self._send([batch[i]], [routes[i]])
+            if not _permanent(single):
+                out[i] = single
+                continue
+            await self._renew_producer()
+            routes[i] = excerpt_route(batch[i].body, batch[i].header.properties.headers,
+                                      self._prefix, "kafka_refused",
+                                      f"{type(single).__name__}: {single}")
+            (out[i],) = await self._send([batch[i]], [routes[i]])
+            log.warning("bridge_kafka_refused", error=repr(single), bytes=len(batch[i].body))
+            if _permanent(out[i]):
+                await self._renew_producer()
+        return out
+
+    async def _renew_producer(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+        self._producer = self._new_producer()
+        await self._producer.start()
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._kafka_bootstrap, acks="all", enable_idempotence=True,
+            linger_ms=5, max_batch_size=512 * 1024)
+
+    async def _produce(self, batch: list[aiormq.abc.DeliveredMessage], routes: list[Route],
+                       ) -> list[tuple[asyncio.Future[Any], list[int]]]:
         """Append records straight into per-partition batches (one send per partition).
 
         Per-message `send()` costs a coroutine, a partitioner call and an accumulator lookup
         each; building the batches here keeps the bridge's per-message work small. Order
-        within a partition is the delivery order, as with `send()`.
+        within a partition is the delivery order, as with `send()`. Returns each batch's
+        delivery future with the indices of the messages it holds.
         """
         assert self._producer is not None, "start() first"
         partitions = await self._partitions(routes)
-        builders: dict[tuple[str, int], Any] = {}
-        futures: list[asyncio.Future[Any]] = []
-        for message, target, partition in zip(batch, routes, partitions, strict=True):
+        builders: dict[tuple[str, int], tuple[Any, list[int]]] = {}
+        slots: list[tuple[asyncio.Future[Any], list[int]]] = []
+        for i, (message, target, partition) in enumerate(
+                zip(batch, routes, partitions, strict=True)):
             slot = (target.topic, partition)
-            builder = builders.get(slot)
-            if builder is None:
-                builder = builders[slot] = self._producer.create_batch()
-            if builder.append(key=target.key, value=message.body, timestamp=None,
+            value = message.body if target.value is None else target.value
+            if slot not in builders:
+                builders[slot] = (self._producer.create_batch(), [])
+            builder, members = builders[slot]
+            if builder.append(key=target.key, value=value, timestamp=None,
                               headers=target.headers) is None:  # full: ship it, start anew
-                futures.append(await self._producer.send_batch(builder, slot[0],
-                                                               partition=partition))
-                builder = builders[slot] = self._producer.create_batch()
-                builder.append(key=target.key, value=message.body, timestamp=None,
+                slots.append((await self._producer.send_batch(builder, slot[0],
+                                                              partition=partition), members))
+                builder, members = builders[slot] = (self._producer.create_batch(), [])
+                builder.append(key=target.key, value=value, timestamp=None,
                                headers=target.headers)
-        for (topic, partition), builder in builders.items():
-            futures.append(await self._producer.send_batch(builder, topic, partition=partition))
-        return futures
+            members.append(i)
+        for (topic, partition), (builder, members) in builders.items():
+            slots.append((await self._producer.send_batch(builder, topic, partition=partition),
+                          members))
+        return slots
 
     async def _partitions(self, routes: list[Route]) -> list[int]:
         assert self._producer is not None
@@ -186,9 +272,24 @@ class Bridge:
         else:
             await self._channel.basic_nack(tag, multiple=True, requeue=True)
 
+    async def _settle_each(self, batch: list[aiormq.abc.DeliveredMessage],
+                           errors: list[BaseException | None]) -> None:
+        """Ack what Kafka holds, requeue the rest, one delivery at a time (rare path)."""
+        assert self._channel is not None
+        if all(e is not None for e in errors):
+            await self._settle(batch[-1], ack=False)
+            return
+        for message, error in zip(batch, errors, strict=True):
+            tag = message.delivery_tag
+            assert tag is not None
+            if error is None:
+                await self._channel.basic_ack(tag)
+            else:
+                await self._channel.basic_nack(tag, requeue=True)
+
     def _route_traced(self, message: aiormq.abc.DeliveredMessage) -> Route:
         amqp_headers = message.header.properties.headers
-        target = route(message.body, amqp_headers, self._prefix)
+        target = route(message.body, amqp_headers, self._prefix, self._max_event_bytes)
         if not amqp_headers or h.TRACEPARENT not in amqp_headers:
             return target  # untraced producer: nothing to continue, skip the span cost
         parent = extract_from_mapping(amqp_headers)
@@ -202,7 +303,7 @@ class Bridge:
             carried = inject()
         kept = [(k, v) for k, v in target.headers if k not in (h.TRACEPARENT, h.TRACESTATE)]
         return Route(target.topic, target.key, kept + h.kafka_headers(carried),
-                     target.deadletter_reason)
+                     target.deadletter_reason, target.value)
 
     def _count(self, routes: list[Route]) -> None:
         for target in routes:

@@ -205,4 +205,4 @@ def estimate_tempo(flux: F32, flux_low: F32, flux_high: F32,
     bpm, beats = tracked_bpm(odf, octave_bpm(periodicity(odf, low), params), params.max_bpm)
     others = [track_beats(f, bpm) for f in (low, high)]
     bits = agreement_bits([beats, *others])
-    return Tempo(bpm, mma_to_unit(bits), bits, len(beats), beat_grid(beats, bpm, low))
+    return Tempo(bpm, mma_to_unit(bits), bits, len(beats), beat_grid(beats, bpm, low, odf))

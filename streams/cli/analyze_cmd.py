@@ -19,6 +19,7 @@ JSON_KEYS = ("path", "bpm", "bpm_confidence", "key", "scale", "key_strength", "t
              "camelot", "open_key", "loudness_lufs", "loudness_range_lu", "peak_dbfs",
              "replay_gain_db", "danceability", "energy", "arousal", "valence", "mood",
              "duration_s", "sample_rate", "channels", "codec", "bit_rate", "beats_count",
+             "first_beat_s", "grid_confidence", "downbeat_s", "beats_per_bar",
              "analyzer_version", "timings")
 
 err_console = Console(stderr=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from streams.analysis.decode import ANALYSIS_RATE
-from streams.analysis.grid import beat_grid, grid_phase, on_grid_share
+from streams.analysis.grid import beat_grid, first_beat, grid_phase, on_grid_share
 from streams.analysis.onset import ODF_RATE_HZ, OnsetAccumulator
 from streams.analysis.tempo import estimate_tempo
 
@@ -70,4 +70,19 @@ def test_accented_bars_give_the_downbeat_and_metre() -> None:
 def test_no_bars_without_accents_and_no_grid_without_beats() -> None:
     tempo = grid_of(clicks(120.0, 0.0))
     assert tempo.grid is not None and tempo.grid.downbeat_s is None
-    assert beat_grid(np.zeros(2), 120.0, np.zeros(int(10 * ODF_RATE_HZ), np.float32)) is None
+    silent = np.zeros(int(10 * ODF_RATE_HZ), np.float32)
+    assert beat_grid(np.zeros(2), 120.0, silent, silent) is None
+
+
+def test_clean_clicks_without_any_bass_give_no_bars_and_a_first_beat_at_zero() -> None:
+    t = np.arange(int(20 * ANALYSIS_RATE)) / ANALYSIS_RATE
+    clean = (0.6 * np.sin(2 * np.pi * 880 * t) * np.exp(-40 * np.mod(t, 0.5))).astype(np.float32)
+    tempo = grid_of(clean)  # no noise: the < 200 Hz band is all but empty
+    assert tempo.grid is not None
+    assert tempo.grid.downbeat_s is None and tempo.grid.beats_per_bar is None
+    assert tempo.grid.first_beat_s < 0.012  # the click at 0 s, not the one at 0.5 s
+
+
+def test_a_phase_just_before_a_period_is_the_beat_at_zero() -> None:
+    assert first_beat(0.497, 0.5) == 0.0
+    assert first_beat(0.2, 0.5) == 0.2

@@ -198,3 +198,111 @@ async def search_tracks(conn: AsyncConnection, tables: Tables,
         fuzzy = await conn.execute(build_query(tables, q, fuzzy=True))
         rows += [dict(r._mapping) for r in fuzzy if r.file_id not in seen][:q.limit - len(rows)]
     return rows
+
+
+# The library page: the search filters, one sortable page at a time, and the aggregates
+# behind its wheel and histogram. Sort keys are a closed set, never column names from a URL.
+SORTS = ("artist", "title", "bpm", "key", "energy", "loudness")
+PAGE_COLUMNS = ("loudness_lufs", "danceability")
+
+
+def _sort_columns(tables: Tables, sort: str) -> list[Any]:
+    t = tables.tracks
+    if sort == "key":  # wheel order: 1A 1B 2A ... 12B, not text order (10A before 1A)
+        return [func.length(t.c.camelot), t.c.camelot]
+    return [{"artist": t.c.artist, "title": t.c.title, "bpm": t.c.bpm, "energy": t.c.energy,
+             "loudness": t.c.loudness_lufs}[sort]]
+
+
+def library_query(tables: Tables, q: TrackQuery, sort: str | None = None,
+                  descending: bool = False, offset: int = 0) -> Select[Any]:
+    """`build_query`'s filters and columns (plus loudness), one page of `q.limit` rows from
+    `offset`, ordered by `sort` (nulls last, then file id) or, without one, as `query tracks`
+    orders: by similarity for a search (substring and fuzzy in one pass), else artist, title."""
+    t = tables.tracks
+    query = build_query(tables, q, fuzzy=bool(q.search)).add_columns(
+        *(t.c[n] for n in PAGE_COLUMNS)).offset(offset)
+    if sort is None:
+        return query
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    cols = _sort_columns(tables, sort)
+    order = [(c.desc() if descending else c.asc()).nulls_last() for c in cols]
+    return query.order_by(None).order_by(*order, t.c.file_id)
+
+
+async def library_page(conn: AsyncConnection, tables: Tables, q: TrackQuery,
+                       sort: str | None = None, descending: bool = False,
+                       offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """How many tracks match `q` in all, and the rows of one page."""
+    query = library_query(tables, q, sort, descending, offset)
+    total = (await conn.execute(count_query(query.limit(None).offset(None)))).scalar_one()
+    return int(total), [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def key_counts(conn: AsyncConnection, tables: Tables) -> dict[str, int]:
+    """Tracks per Camelot code (deleted ones excepted); keys without tracks are absent."""
+    t = tables.tracks
+    rows = await conn.execute(select(t.c.camelot, func.count()).where(
+        t.c.status != "deleted", t.c.camelot.is_not(None)).group_by(t.c.camelot))
+    return {camelot: int(n) for camelot, n in rows}
+
+
+async def bpm_histogram(conn: AsyncConnection, tables: Tables,
+                        width: int = 5) -> list[tuple[int, int]]:
+    """(lower edge, tracks) per `width`-BPM bin, ascending; empty bins are absent."""
+    t = tables.tracks
+    low = (func.floor(t.c.bpm / width) * width).label("low")
+    rows = await conn.execute(select(low, func.count()).where(
+        t.c.status != "deleted", t.c.bpm.is_not(None)).group_by(low).order_by(low))
+    return [(int(edge), int(n)) for edge, n in rows]
+
+
+DETAIL_ANALYSIS_COLUMNS = (
+    "occurred_at", "analyzer_version", "duration_s", "sample_rate", "channels", "codec",
+    "bit_rate", "bpm", "bpm_confidence", "beats_count", "key", "scale", "key_strength",
+    "camelot", "open_key", "loudness_lufs", "loudness_range_lu", "peak_dbfs", "replay_gain_db",
+    "danceability", "energy", "arousal", "valence", "mood", "tuning_cents", "first_beat_s",
+    "grid_confidence", "downbeat_s", "beats_per_bar")
+
+
+async def track_detail(conn: AsyncConnection, tables: Tables,
+                       file_id: str) -> dict[str, Any] | None:
+    """One track's row, its current analysis' features (prefixed `a_`) and any failure."""
+    t, a, f = tables.tracks, tables.analyses, tables.failures
+    source = (t.outerjoin(a, a.c.analysis_id == t.c.current_analysis_id)
+              .outerjoin(f, f.c.file_id == t.c.file_id))
+    query = select(*(t.c[n] for n in (*TRACK_COLUMNS, *EXPORT_TRACK_COLUMNS, *PAGE_COLUMNS)),
+                   *(a.c[n].label(f"a_{n}") for n in DETAIL_ANALYSIS_COLUMNS),
+                   f.c.reason.label("failure_reason"), f.c.message.label("failure_message"),
+                   f.c.last_error_at.label("failure_at")).select_from(source).where(
+        t.c.file_id == file_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def analysis_history(conn: AsyncConnection, tables: Tables, file_id: str,
+                           limit: int = 50) -> list[dict[str, Any]]:
+    """A track's analyses, newest first, with the analyser version and time of each."""
+    a = tables.analyses
+    rows = await conn.execute(
+        select(a.c.analysis_id, a.c.occurred_at, a.c.analyzer_version, a.c.bpm,
+               a.c.bpm_confidence, a.c.camelot, a.c.key_strength, a.c.processing_ms,
+               a.c.cached, a.c.worker)
+        .where(a.c.file_id == file_id).order_by(a.c.occurred_at.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+async def failure_list(conn: AsyncConnection, tables: Tables, limit: int = 100,
+                       offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """Tracks whose status is failed, newest failure first, with reason and message."""
+    t, f = tables.tracks, tables.failures
+    where = (t.c.status == "failed",)
+    source = t.join(f, f.c.file_id == t.c.file_id)
+    total = (await conn.execute(select(func.count()).select_from(source).where(*where)))
+    rows = await conn.execute(
+        select(t.c.file_id, t.c.path, t.c.artist, t.c.title, f.c.reason, f.c.message,
+               f.c.attempts, f.c.transient, f.c.last_error_at).select_from(source)
+        .where(*where).order_by(f.c.last_error_at.desc(), t.c.file_id)
+        .limit(limit).offset(offset))
+    return int(total.scalar_one()), [dict(r._mapping) for r in rows]

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from projections.redis import keys
+from projections.redis.apply import CODE
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -194,3 +195,19 @@ async def read_lag(redis: Redis, prefix: str, group: str | None = None) -> list[
                                 int(f["end_offset"]), int(f["position"]),
                                 float(f["updated_at"])))
     return out
+
+
+_STATUS_OF_CODE = {code: status for status, code in CODE.items()}
+
+
+async def read_file_states(redis: Redis, prefix: str, cid: str,
+                           limit: int = 200) -> list[tuple[str, str]]:
+    """Up to `limit` (file_id, status) pairs of one batch, in Redis' scan order (a batch may
+    hold 100,000 files: this never reads the whole hash)."""
+    out: list[tuple[str, str]] = []
+    async for fid, value in redis.hscan_iter(keys.batch_files(prefix, cid), count=limit):
+        code = keys.text(value).split(" ", 1)[0]
+        out.append((keys.text(fid), _STATUS_OF_CODE.get(code, code)))
+        if len(out) >= limit:
+            break
+    return sorted(out)

@@ -16,6 +16,7 @@ from projections.runner import ProjectionRunner
 from schemas.envelope import PRIORITIES
 from schemas.topics import analysis_topic, lane_topic
 from streams.worker.api import add_routes
+from streams.worker.pages import add_pages
 from streams.worker.web import RouteAdder
 
 STORES = ("postgres", "neo4j", "redis")
@@ -91,5 +92,7 @@ class ProjectionsRole:
             app.router.add_get("/projections", breakers)
             add_routes(app, namespace(self._prefix, "tracktion"), namespace(self._prefix, "live"),
                        self._settings)
+            add_pages(app, namespace(self._prefix, "tracktion"), namespace(self._prefix, "live"),
+                      f"{self._prefix}:", self._settings)
 
         return [add]

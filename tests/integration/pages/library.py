@@ -1,0 +1,134 @@
+"""A generated library as events (varied keys, tempi, confidences, two XSS titles, a few
+failures) and a real projections worker serving the pages over it, in its own namespace."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from projections.postgres.queries import KeyFilter
+from schemas.analysis_events import (
+    AnalysisCompleted,
+    AnalysisCompletedPayload,
+    AnalysisFailed,
+    AnalysisFailedPayload,
+    AnalysisStarted,
+    AnalysisStartedPayload,
+)
+from schemas.codec import AnyEvent
+from schemas.envelope import file_id_for
+from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo, Tags
+from tests.unit.schemas.samples import FEATURES
+
+ROOT = "/music/pages"
+T0 = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
+REPO = Path(__file__).resolve().parents[3]
+# Camelot code -> (key, scale) as the analyser stores them.
+KEYS = {KeyFilter(pitch=p, scale=s).as_camelot(): (name, s)
+        for p, name in enumerate(("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#",
+                                  "B")) for s in ("minor", "major")}
+CODES = sorted(KEYS, key=lambda c: (int(c[:-1]), c[-1]))
+
+
+def track_spec(i: int) -> dict[str, Any]:
+    """The i-th track: a skewed key distribution (8A is common), tempi 80-160."""
+    camelot = "8A" if i % 5 == 0 else CODES[(i * 7) % 24]
+    return {"camelot": camelot, "bpm": 80.0 + (i * 13) % 80 + 0.25,
+            "confidence": round(0.3 + (i % 7) / 10, 2), "artist": f"Artist {i % 6}",
+            "title": XSS[i % 2] if i in (1, 2) else f"Song {i:03d}", "failed": i % 17 == 16}
+
+
+def library_events(cid: str, n: int, completed: bool = True) -> list[AnyEvent]:
+    """Discovery of `n` files, then (if `completed`) each one's analysis outcome."""
+    out: list[AnyEvent] = []
+    for i in range(n):
+        out += _events(cid, i, completed)
+    return out
+
+
+def _info(cid: str, i: int) -> tuple[str, FileInfo]:
+    spec = track_spec(i)
+    rel = f"{cid}/{i:04d}.mp3"
+    info = FileInfo(path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel, size=1000 + i,
+                    mtime=1.0, content_hash=f"{i:032x}", format="mp3",
+                    tags=Tags(artist=spec["artist"], title=spec["title"], album="Pages"))
+    return file_id_for(ROOT, rel), info
+
+
+def _events(cid: str, i: int, completed: bool) -> list[AnyEvent]:
+    fid, info = _info(cid, i)
+    env: dict[str, Any] = {"file_id": fid, "correlation_id": cid}
+    t = T0 + timedelta(seconds=i)
+    out: list[AnyEvent] = [FileDiscovered.create(**env, occurred_at=t,
+                                                 payload=FileDiscoveredPayload(file=info))]
+    if completed:
+        out += outcome_events(cid, i, t)
+    return out
+
+
+def outcome_events(cid: str, i: int, t: datetime | None = None) -> list[AnyEvent]:
+    """AnalysisStarted then Completed (or Failed) for the i-th file."""
+    fid, info = _info(cid, i)
+    spec = track_spec(i)
+    t = t or T0 + timedelta(seconds=i)
+    env: dict[str, Any] = {"file_id": fid, "correlation_id": cid}
+    ms = timedelta(milliseconds=1)
+    started = AnalysisStartedPayload(path=info.path, content_hash=info.content_hash, worker="w1")
+    out: list[AnyEvent] = [AnalysisStarted.create(**env, occurred_at=t + ms, payload=started)]
+    if spec["failed"]:
+        failed = AnalysisFailedPayload(path=info.path, content_hash=info.content_hash,
+                                       reason="corrupt", message=f"bad frame <b>{i}</b>",
+                                       attempts=1)
+        out.append(AnalysisFailed.create(**env, occurred_at=t + 5 * ms, payload=failed))
+        return out
+    key, scale = KEYS[spec["camelot"]]
+    features = msgspec.structs.replace(FEATURES, bpm=spec["bpm"],
+                                       bpm_confidence=spec["confidence"], key=key, scale=scale,
+                                       camelot=spec["camelot"], energy=(i % 10) / 10,
+                                       loudness_lufs=-14.0 + (i % 8))
+    out.append(AnalysisCompleted.create(**env, occurred_at=t + 5 * ms,
+                                        payload=AnalysisCompletedPayload(
+        analysis_id=f"an-{cid}-{i}", path=info.path, content_hash=info.content_hash,
+        features=features, processing_ms=12.0)))
+    return out
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.load(resp)
+
+
+def start_worker(prefix: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`tracktion worker --role projections` for `prefix`, as a user would run it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams.cli.main", "worker", "--role", "projections",
+         "--prefix", prefix, "--port", str(port)], cwd=REPO,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, "LOG_FORMAT": "json"})
+
+
+def wait_until(check: Any, timeout: float, what: str, worker: subprocess.Popen[bytes],
+               log: Path) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise AssertionError(f"worker exited ({worker.returncode}) waiting for {what}: "
+                                 f"{log.read_text()[-2000:]}")
+        try:
+            last = check()
+            if last:
+                return last
+        except OSError as exc:
+            last = exc
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")

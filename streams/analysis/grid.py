@@ -65,16 +65,17 @@ def _accents(beats: F64, low: F32) -> F64:
     return out
 
 
-def bar_position(beats: F64, low: F32, full: F32, first: float, period: float
+def bar_position(tracked: F64, low: F32, full: F32, first: float, period: float
                  ) -> tuple[int, int, float] | None:
-    """(beats per bar, downbeat position in grid beats, contrast) or None if inaudible."""
-    index = np.round((beats - first) / period).astype(int)
-    accents = _accents(beats, low)
-    if accents.mean() < MIN_LOW_SHARE * max(float(_accents(beats, full).mean()), 1e-12):
+    """(beats per bar, downbeat position in grid beats, contrast) or None if inaudible.
+    `tracked` are the tracker's beat times: the envelopes are read at those frames."""
+    index = np.round((tracked - ONSET_LATENCY_S - first) / period).astype(int)
+    accents = _accents(tracked, low)
+    if accents.mean() < MIN_LOW_SHARE * max(float(_accents(tracked, full).mean()), 1e-12):
         return None
     best: tuple[int, int, float] | None = None
     for metre in (4, 3):
-        if len(beats) < MIN_BARS * metre:
+        if len(tracked) < MIN_BARS * metre:
             continue
         means = np.array([accents[index % metre == j].mean() if (index % metre == j).any()
                           else 0.0 for j in range(metre)])
@@ -98,9 +99,9 @@ def beat_grid(beats: F64, bpm: float, low: F32, full: F32) -> BeatGrid | None:
     if bpm <= 0 or len(beats) < 4:
         return None
     period = 60.0 / bpm
-    beats = beats - ONSET_LATENCY_S
-    first = first_beat(grid_phase(beats, period), period)
-    confidence = on_grid_share(beats, first, period)
+    onsets = beats - ONSET_LATENCY_S
+    first = first_beat(grid_phase(onsets, period), period)
+    confidence = on_grid_share(onsets, first, period)
     bars = bar_position(beats, low, full, first, period)
     if bars is None:
         return BeatGrid(round(first, 4), round(confidence, 3), None, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,14 @@ def test_clean_clicks_without_any_bass_give_no_bars_and_a_first_beat_at_zero() -
 def test_a_phase_just_before_a_period_is_the_beat_at_zero() -> None:
     assert first_beat(0.497, 0.5) == 0.0
     assert first_beat(0.2, 0.5) == 0.2
+
+
+def test_an_unaccented_click_file_has_no_bars(tmp_path: Path) -> None:
+    # Through the real decoder: each click's attack leaks into the < 200 Hz band equally,
+    # so no beat position stands out (read at the tracked frames, not 35 ms later).
+    from infra.corpus.bad_files import click_track
+    from streams.analysis.core import analyse_file
+
+    features = analyse_file(click_track(tmp_path / "clicks.wav", 30.0, 22050))
+    assert features.first_beat_s is not None and features.first_beat_s < 0.012
+    assert features.downbeat_s is None and features.beats_per_bar is None

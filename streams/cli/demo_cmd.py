@@ -92,6 +92,11 @@ def demo(
             console.print("no analysed track has harmonic neighbours within 6 % yet")
         console.print(f"traces: `tracktion trace {summary['correlation_id']}` (span trees from "
                       f"Jaeger's API; this Jaeger build has no web UI)")
+        pages = f"http://{settings.web_host}:{settings.web_port}/library"
+        served = ("served by the worker left running" if keep_worker else
+                  "served while a projections worker runs: `tracktion worker --role "
+                  "projections`, or `tracktion demo --keep-worker`")
+        console.print(f"[bold]library pages: {pages}[/bold] ({served})")
     finally:
         if not keep_worker:
             worker.send_signal(signal.SIGTERM)

@@ -13,9 +13,10 @@ from infra.settings import get_settings
 
 console = Console()
 # The local Jaeger is built from the Go module proxy, which carries no UI assets: its /trace/
-# pages are a placeholder. Its JSON API works; a browser view is issue 13's library page.
+# pages are a placeholder. Its JSON API works; the projections worker's /trace page draws it.
 NO_UI_NOTE = ("this Jaeger build has no web UI (its pages are a placeholder); the links are "
-              "its JSON API. Viewing traces in a browser: issue 13 (the library page)")
+              "its JSON API. In a browser: the projections worker's trace page, "
+              "http://127.0.0.1:6066/trace?correlation_id=...")
 
 
 def trace_header(base: str, trace_id: str) -> str:

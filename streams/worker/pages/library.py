@@ -129,6 +129,7 @@ def histogram_svg(bins: list[tuple[int, int]], width: int) -> str:
     counts = dict(bins)
     most = max(counts.values())
     bar_w = 600 / len(edges)
+    most = max(most, 1)
     bars = []
     for i, edge in enumerate(edges):
         n = counts.get(edge, 0)
@@ -140,6 +141,7 @@ def histogram_svg(bins: list[tuple[int, int]], width: int) -> str:
             f'data-bpm="{edge}" data-count="{n}" aria-label="{label}"><title>{label}</title>'
             f'<rect x="{x + 1:.1f}" y="{210 - h:.1f}" width="{bar_w - 2:.1f}" '
             f'height="{max(h, 1):.1f}"/>'
+            f'<text x="{x + bar_w / 2:.1f}" y="{205 - h:.1f}" class="n">{n}</text>'
             f'<text x="{x + bar_w / 2:.1f}" y="228" class="tick">{edge}</text></a>')
     return (f'<svg class="hist" viewBox="0 0 600 240" role="group" '
             f'aria-label="Tracks per BPM range">{"".join(bars)}</svg>')

@@ -59,9 +59,10 @@ def library_events(cid: str, n: int, completed: bool = True) -> list[AnyEvent]:
 def _info(cid: str, i: int) -> tuple[str, FileInfo]:
     spec = track_spec(i)
     rel = f"{cid}/{i:04d}.mp3"
+    title = f"Incoming {i:03d}" if cid.endswith("-live") else spec["title"]
     info = FileInfo(path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel, size=1000 + i,
                     mtime=1.0, content_hash=f"{i:032x}", format="mp3",
-                    tags=Tags(artist=spec["artist"], title=spec["title"], album="Pages"))
+                    tags=Tags(artist=spec["artist"], title=title, album="Pages"))
     return file_id_for(ROOT, rel), info
 
 

@@ -99,6 +99,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def shot(driver: webdriver.Chrome, name: str) -> None:
     if SHOTS:
+        (REPO / "docs" / "images").mkdir(exist_ok=True)
         driver.save_screenshot(str(REPO / "docs" / "images" / f"{name}.png"))
 
 
@@ -132,6 +133,10 @@ async def test_filters_and_sorting_change_the_rows(site: Site, browser: webdrive
     browser.get(site.url("/library"))
     assert total(browser) == N_TRACKS + N_LIVE and len(column(browser, 2)) == 50
     shot(browser, "library")
+    if SHOTS:  # the same page on a phone-sized window
+        browser.set_window_size(390, 844)
+        shot(browser, "library-phone")
+        browser.set_window_size(1280, 900)
     key = browser.find_element(By.NAME, "key")
     key.send_keys("8A")
     key.submit()

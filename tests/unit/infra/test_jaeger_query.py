@@ -28,4 +28,4 @@ def test_trace_links_point_at_the_json_api_not_the_placeholder_ui() -> None:
 
     line = trace_header("http://127.0.0.1:16686/", "abc")
     assert line.endswith("http://127.0.0.1:16686/api/traces/abc") and "/trace/abc" not in line
-    assert "issue 13" in NO_UI_NOTE
+    assert "/trace?correlation_id=" in NO_UI_NOTE

@@ -78,7 +78,7 @@ def ours(path: str) -> Estimate:
             "lufs": f.loudness_lufs}
 
 
-def _triple(fn: Callable[[str], tuple[float, str, str]]) -> Callable[[str], Estimate]:
+def as_estimate(fn: Callable[[str], tuple[float, str, str]]) -> Callable[[str], Estimate]:
     def run(path: str) -> Estimate:
         bpm, key, scale = fn(path)
         return {"bpm": bpm, "key": key, "scale": scale}
@@ -86,10 +86,10 @@ def _triple(fn: Callable[[str], tuple[float, str, str]]) -> Callable[[str], Esti
 
 
 def methods(skip_librosa: bool) -> dict[str, Callable[[str], Estimate]]:
-    chosen = {"ours": ours, "essentia": _triple(essentia_tempo_key),
-              "percival": _triple(percival_tempo_key)}
+    chosen = {"ours": ours, "essentia": as_estimate(essentia_tempo_key),
+              "percival": as_estimate(percival_tempo_key)}
     if not skip_librosa:
-        chosen["librosa"] = _triple(librosa_tempo_key)
+        chosen["librosa"] = as_estimate(librosa_tempo_key)
     return chosen
 
 

@@ -58,7 +58,8 @@ FEATURES = Features(duration_s=200.0, sample_rate=44100, channels=2, codec="mp3"
                     open_key="1m",
                     loudness_lufs=-9.0, loudness_range_lu=5.0, peak_dbfs=-0.3,
                     replay_gain_db=-9.0, danceability=0.7, energy=0.8, arousal=0.7,
-                    valence=0.4, mood="tense", analyzer_version=1)
+                    valence=0.4, mood="tense", analyzer_version=1,
+                    fingerprint=None)
 
 
 def make_events(tracks: int, seed: int = 42) -> tuple[list[AnyEvent], list[AnyEvent]]:

@@ -102,7 +102,8 @@ def features(rng: random.Random) -> Features:
                     camelot=camelot,
                     open_key="1m", loudness_lufs=-9.0, loudness_range_lu=6.0, peak_dbfs=-0.5,
                     replay_gain_db=-9.0, danceability=0.7, energy=rng.random(), arousal=0.5,
-                    valence=0.5, mood="neutral", analyzer_version=1)
+                    valence=0.5, mood="neutral", analyzer_version=1,
+                    fingerprint=None)
 
 
 async def produce(settings: Settings, events: list[Any], files: str, analysis: str) -> float:

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(postgresql-15 postgresql-contrib redis-server rabbitmq-server ffmpeg fluidsynth
-              fluid-soundfont-gm maven openjdk-17-jdk-headless golang-go procps iproute2
+              fluid-soundfont-gm libchromaprint-tools maven openjdk-17-jdk-headless golang-go procps iproute2
               chromium chromium-driver)  # chromium: the browser tests of the pages
 # Go and Java may come from outside apt (a newer toolchain on PATH); only ask apt for what is missing.
 missing=()

@@ -21,6 +21,10 @@ class Features(msgspec.Struct, frozen=True):
     grid was found); `downbeat_s` and `beats_per_bar` where bars are audible, else None.
     On results upcast from v1/v2 all four are None: those analysers did not look for a grid,
     and a confidence of 0 would claim they had looked and found none.
+
+    `fingerprint` (v4): the raw Chromaprint fingerprint of the first 120 s, base64 of the
+    little-endian uint32 sub-fingerprints (streams/pool/fingerprint.py); None when it could
+    not be computed, and on results upcast from v1-v3.
     """
 
     duration_s: float
@@ -51,6 +55,7 @@ class Features(msgspec.Struct, frozen=True):
     valence: float
     mood: str
     analyzer_version: int
+    fingerprint: str | None
 
 
 class AnalysisCompletedPayload(msgspec.Struct, frozen=True):
@@ -95,9 +100,10 @@ class AnalysisStarted(Event, frozen=True, kw_only=True, tag="AnalysisStarted"):
 
 class AnalysisCompleted(Event, frozen=True, kw_only=True, tag="AnalysisCompleted"):
     """v2 added `payload.features.tuning_cents`; v3 the beat grid (`first_beat_s`,
-    `grid_confidence`, `downbeat_s`, `beats_per_bar`). Upcasters: schemas/upcasters.py."""
+    `grid_confidence`, `downbeat_s`, `beats_per_bar`); v4 `fingerprint`. Upcasters:
+    schemas/upcasters.py."""
 
-    SCHEMA_VERSION: ClassVar[int] = 3
+    SCHEMA_VERSION: ClassVar[int] = 4
 
     payload: AnalysisCompletedPayload
 

@@ -34,10 +34,18 @@ def upcast_analysis_completed_v2_v3(raw: Raw) -> Raw:
     return {**raw, "payload": {**payload, "features": features}}
 
 
+def upcast_analysis_completed_v3_v4(raw: Raw) -> Raw:
+    """v4 added the Chromaprint `fingerprint`; v3 results have none (None)."""
+    payload = raw["payload"]
+    features = {**payload["features"], "fingerprint": None}
+    return {**raw, "payload": {**payload, "features": features}}
+
+
 #: (event_type, from_version) -> function returning the dict at from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("AnalysisCompleted", 1): upcast_analysis_completed_v1_v2,
     ("AnalysisCompleted", 2): upcast_analysis_completed_v2_v3,
+    ("AnalysisCompleted", 3): upcast_analysis_completed_v3_v4,
 }
 
 

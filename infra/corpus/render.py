@@ -50,7 +50,13 @@ def render_wav(midi: Path, wav: Path, gain: float) -> None:
 def encode(wav: Path, out: Path, fmt: str, seconds: float,
            tags: dict[str, str] | None = None) -> None:
     """Cut `wav` to `seconds` (short fade-out, no click) and encode it as `fmt`, tagged."""
+    encode_with(wav, out, CODEC_ARGS[fmt], seconds, tags)
+
+
+def encode_with(wav: Path, out: Path, codec_args: list[str], seconds: float,
+                tags: dict[str, str] | None = None) -> None:
+    """`encode` with explicit ffmpeg codec arguments (e.g. a given bit rate)."""
     fade = f"afade=t=out:st={max(0.0, seconds - 0.5):.3f}:d=0.5"
     metadata = [arg for k, v in (tags or {}).items() for arg in ("-metadata", f"{k}={v}")]
     _run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-t", f"{seconds:.3f}",
-          "-af", fade, *CODEC_ARGS[fmt], *metadata, str(out)])
+          "-af", fade, *codec_args, *metadata, str(out)])

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from projections.base import Positioned
+from projections.postgres.fingerprints import raw_of_text, signature_of_text
 from projections.postgres.rows import Row, empty_track, merge_track, merge_versioned, version_key
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.codec import AnyEvent
@@ -150,7 +151,10 @@ def _analysed_patch(event: AnalysisCompleted, v: str) -> Row:
                bpm_confidence=f.bpm_confidence, key_strength=f.key_strength,
                tuning_cents=f.tuning_cents, first_beat_s=f.first_beat_s,
                grid_confidence=f.grid_confidence, downbeat_s=f.downbeat_s,
-               beats_per_bar=f.beats_per_bar, analysis_version=v)
+               beats_per_bar=f.beats_per_bar,
+               analysis_version=v)
+    signature = signature_of_text(f.fingerprint)
+    row["fingerprint_signature"], row["fingerprint_mask"] = signature or (None, None)
     return row
 
 
@@ -160,6 +164,7 @@ def _analysis_row(event: AnalysisCompleted) -> Row:
     row.update(analysis_id=p.analysis_id, file_id=event.file_id, event_id=event.event_id,
                occurred_at=event.occurred_at, path=p.path, content_hash=p.content_hash,
                processing_ms=p.processing_ms, cached=p.cached, worker=p.worker,
+               fingerprint=raw_of_text(p.features.fingerprint),
                version=version_key(event.occurred_at, event.event_id))
     return row
 

@@ -30,7 +30,7 @@ TRACK_GROUPS: dict[str, tuple[str, ...]] = {
     "analysis_version": ("current_analysis_id", "bpm", "key", "scale", "camelot", "energy",
                          "danceability", "loudness_lufs", "bpm_confidence", "key_strength",
                          "tuning_cents", "first_beat_s", "grid_confidence", "downbeat_s",
-                         "beats_per_bar"),
+                         "beats_per_bar", "fingerprint_signature", "fingerprint_mask"),
 }
 # Groups a move carries from the old id to the new one.
 MOVED_GROUPS = ("progress_version", "analysis_version")

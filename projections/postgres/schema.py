@@ -19,6 +19,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -80,7 +81,8 @@ def _tracks(md: MetaData) -> Table:
         Column("energy", Float), Column("danceability", Float), Column("loudness_lufs", Float),
         Column("bpm_confidence", Float), Column("key_strength", Float),
         Column("tuning_cents", Float),
-        *_grid_columns(),
+        *_grid_columns(), Column("fingerprint_signature", BigInteger),
+        Column("fingerprint_mask", BigInteger),
         Column("last_event_at", DateTime(timezone=True)), Column("last_event_id", Text),
         _version("last_version"), _version("info_version"), _version("presence_version"),
         _version("progress_version"), _version("analysis_version"),
@@ -112,6 +114,7 @@ def _analyses(md: MetaData) -> Table:
         Column("analyzer_version", Integer),
         Column("processing_ms", Float), Column("cached", Boolean), Column("worker", Text),
         _version("version"), Column("tuning_cents", Float), *_grid_columns(),
+        Column("fingerprint", LargeBinary),
         Index("ix_analyses_file_id_occurred_at", "file_id", "occurred_at"),
     )
 

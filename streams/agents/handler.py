@@ -205,7 +205,7 @@ class AnalysisHandler:
         clean["analyzer_version"] = self._version
         # Cache entries written before tuning was measured lack it: unknown, not 0 cents.
         clean.setdefault("tuning_cents", None)
-        for name in GRID_FIELDS:  # likewise the beat grid, for entries cached before it
+        for name in (*GRID_FIELDS, "fingerprint"):  # likewise for entries cached before them
             clean.setdefault(name, None)
         payload = AnalysisCompletedPayload(
             analysis_id=derived_id(event.event_id, f"analysis-v{self._version}"),

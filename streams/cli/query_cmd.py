@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.settings import get_settings
+from projections.postgres.duplicates import DuplicateReport, find_duplicates
+from projections.postgres.fingerprints import DEFAULT_THRESHOLD
 from projections.postgres.queries import (
     RESULT_COLUMNS,
     STATUSES,
@@ -147,3 +149,45 @@ def tracks(
         writer.writerows(rows)
     else:
         _print_table(rows, failed=status == "failed")
+
+
+async def fetch_duplicates(schema: str, threshold: float) -> DuplicateReport:
+    engine = make_engine(get_settings())
+    try:
+        async with engine.connect() as conn:
+            return await find_duplicates(conn, build_tables(schema), threshold)
+    finally:
+        await engine.dispose()
+
+
+@app.command("duplicates")
+def duplicates(
+    threshold: Annotated[float, typer.Option(
+        min=0.5, max=1.0, help="Fingerprint similarity (1 - bit error rate) at or above "
+                               "which two files hold the same recording.")] = DEFAULT_THRESHOLD,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+    schema: SchemaOpt = DEFAULT_SCHEMA,
+) -> None:
+    """Groups of files holding the same recording (Chromaprint), the copy to keep first:
+    lossless, then the higher bit rate, then the longer one."""
+    report = asyncio.run(fetch_duplicates(schema, threshold))
+    if as_json:
+        sys.stdout.write(json.dumps({
+            "threshold": threshold, "tracks_with_fingerprint": report.tracks_with_fingerprint,
+            "candidate_pairs": report.candidate_pairs, "confirmed_pairs": report.confirmed_pairs,
+            "groups": [g.as_dict() for g in report.groups]}, indent=2) + "\n")
+        return
+    table = Table(title=f"{len(report.groups)} group(s) of duplicates among "
+                        f"{report.tracks_with_fingerprint} fingerprinted track(s)",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for header in ("#", "", "path", "codec", "kbit/s", "s", "sim"):
+        table.add_column(header, justify="right" if header in ("#", "kbit/s", "s", "sim")
+                         else "left")
+    for n, group in enumerate(report.groups, 1):
+        for i, (copy, sim) in enumerate(zip(group.copies, group.similarity, strict=True)):
+            table.add_row(str(n) if i == 0 else "", "keep" if i == 0 else "", copy.path,
+                          copy.codec or copy.format or "",
+                          "" if copy.bit_rate is None else f"{copy.bit_rate // 1000}",
+                          "" if copy.duration_s is None else f"{copy.duration_s:.1f}",
+                          f"{sim:.3f}")
+    Console().print(table)

@@ -21,7 +21,8 @@ def rss_mb() -> float:
     return resident_pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
-DEFAULT_ANALYSE = "streams.analysis.core:analyse_file"
+# The analysis, then the Chromaprint fingerprint (streams/pool/job.py).
+DEFAULT_ANALYSE = "streams.pool.job:analyse_and_fingerprint"
 
 
 def _load(ref: str) -> Any:

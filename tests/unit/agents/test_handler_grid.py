@@ -36,7 +36,7 @@ class AnalyserPool:
 async def test_the_analysers_grid_reaches_the_event() -> None:
     (event,) = (await run(2, ResultCache(1), AnalyserPool(**GRID), "e1")).completed()  # type: ignore[arg-type]
     f = event.payload.features
-    assert event.schema_version == 3
+    assert event.schema_version == 4
     assert (f.first_beat_s, f.grid_confidence, f.downbeat_s, f.beats_per_bar) == (
         0.137, 0.88, 2.072, 3)
 

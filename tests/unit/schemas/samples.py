@@ -44,7 +44,8 @@ FEATURES = Features(duration_s=241.5, sample_rate=44100, channels=2, codec="mp3"
                     open_key="1m",
                     loudness_lufs=-8.9, loudness_range_lu=5.1, peak_dbfs=-0.3,
                     replay_gain_db=-9.1, danceability=0.71, energy=0.8, arousal=0.7,
-                    valence=0.4, mood="tense", analyzer_version=1)
+                    valence=0.4, mood="tense", analyzer_version=1,
+                    fingerprint="AQAAAP////8QMlRWeJq83g==")
 
 
 def _env(n: int) -> dict[str, object]:

@@ -92,7 +92,8 @@ def test_analysis_completed_v1_upcasts_with_unknown_tuning() -> None:
     raw_v1 = json.loads(v1.read_text())
     assert raw_v1["schema_version"] == 1 and "tuning_cents" not in raw_v1["payload"]["features"]
     event = codec.decode(v1.read_bytes())
-    assert isinstance(event, AnalysisCompleted) and event.schema_version == 3
+    assert isinstance(event, AnalysisCompleted)
+    assert event.schema_version == AnalysisCompleted.SCHEMA_VERSION
     assert event.payload.features.tuning_cents is None
     # everything else is carried over unchanged
     v2 = codec.decode((GOLDEN / "AnalysisCompleted.v2.json").read_bytes())
@@ -106,7 +107,7 @@ def test_analysis_completed_v1_upcasts_with_unknown_tuning() -> None:
 def test_analysis_completed_v2_keeps_its_tuning_through_the_upcaster() -> None:
     event = codec.decode((GOLDEN / "AnalysisCompleted.v2.json").read_bytes())
     assert isinstance(event, AnalysisCompleted)
-    assert event.schema_version == AnalysisCompleted.SCHEMA_VERSION == 3
+    assert event.schema_version == AnalysisCompleted.SCHEMA_VERSION == 4
     assert event.payload.features.tuning_cents == -12.5
 
 
@@ -118,7 +119,8 @@ def test_analysis_completed_v2_upcasts_with_an_unknown_grid() -> None:
     assert raw_v2["schema_version"] == 2
     assert not set(upcasters.GRID_FIELDS) & set(raw_v2["payload"]["features"])
     event = codec.decode(v2.read_bytes())
-    assert isinstance(event, AnalysisCompleted) and event.schema_version == 3
+    assert isinstance(event, AnalysisCompleted)
+    assert event.schema_version == AnalysisCompleted.SCHEMA_VERSION
     f = event.payload.features
     assert (f.first_beat_s, f.grid_confidence, f.downbeat_s, f.beats_per_bar) == (
         None, None, None, None)
@@ -132,19 +134,34 @@ def test_analysis_completed_v2_upcasts_with_an_unknown_grid() -> None:
         v3.payload, features=f)) == event
 
 
-def test_analysis_completed_v3_decodes_the_grid_directly() -> None:
+def test_analysis_completed_v3_keeps_its_grid_and_has_no_fingerprint() -> None:
     event = codec.decode((GOLDEN / "AnalysisCompleted.v3.json").read_bytes())
-    assert isinstance(event, AnalysisCompleted) and event.schema_version == 3
+    assert isinstance(event, AnalysisCompleted) and event.schema_version == 4
     f = event.payload.features
     assert (f.first_beat_s, f.grid_confidence, f.downbeat_s, f.beats_per_bar) == (
         0.412, 0.93, 1.38, 4)
     assert f.tuning_cents == -12.5
+    assert f.fingerprint is None
+    v4 = codec.decode((GOLDEN / "AnalysisCompleted.v4.json").read_bytes())
+    assert isinstance(v4, AnalysisCompleted)
+    assert msgspec.structs.replace(v4.payload.features, fingerprint=None) == f
+
+
+def test_analysis_completed_v4_decodes_the_fingerprint_directly() -> None:
+    event = codec.decode((GOLDEN / "AnalysisCompleted.v4.json").read_bytes())
+    assert isinstance(event, AnalysisCompleted)
+    assert event.schema_version == AnalysisCompleted.SCHEMA_VERSION == 4
+    assert event.payload.features.fingerprint == "AQAAAP////8QMlRWeJq83g=="
+    raw = json.loads((GOLDEN / "AnalysisCompleted.v4.json").read_text())
+    del raw["payload"]["features"]["fingerprint"]
+    with pytest.raises(SchemaError):  # a v4 producer states it (null when not computed)
+        codec.decode(json.dumps(raw).encode())
 
 
 @pytest.mark.parametrize("name", upcasters.GRID_FIELDS)
-def test_analysis_completed_v3_requires_every_grid_field(name: str) -> None:
-    """A v3 producer must state each grid field (null where nothing was found)."""
-    raw = json.loads((GOLDEN / "AnalysisCompleted.v3.json").read_text())
+def test_analysis_completed_v4_requires_every_grid_field(name: str) -> None:
+    """A producer must state each grid field (null where nothing was found)."""
+    raw = json.loads((GOLDEN / "AnalysisCompleted.v4.json").read_text())
     del raw["payload"]["features"][name]
     with pytest.raises(SchemaError) as err:
         codec.decode(json.dumps(raw).encode())

@@ -1,0 +1,33 @@
+"""fpcalc in the pool child: a real fingerprint of a real file, None when it cannot be had."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streams.pool import fingerprint as fp
+
+CLIP = Path(__file__).parents[3] / "benchmarks" / "corpus" / "accuracy" / "0001_hiphop.flac"
+
+
+def test_a_real_file_gets_about_eight_sub_fingerprints_per_second() -> None:
+    text = fp.fingerprint(CLIP)
+    assert text is not None, "fpcalc missing? infra/bootstrap.sh installs libchromaprint-tools"
+    items = fp.decode_raw(text)
+    assert 6 * 25 <= len(items) <= 9 * 31  # the clip is 25-30 s
+    assert fp.fingerprint(CLIP) == text  # deterministic
+    assert len(fp.decode_raw(fp.fingerprint(CLIP, seconds=10) or "")) < len(items)
+
+
+def test_raw_items_round_trip_signed_or_not() -> None:
+    assert fp.decode_raw(fp.encode_raw([1, -1, 2**31])) == [1, 2**32 - 1, 2**31]
+
+
+def test_no_tool_or_no_audio_gives_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text_file = tmp_path / "notes.flac"
+    text_file.write_text("not audio at all")
+    assert fp.fingerprint(text_file) is None
+    assert fp.fingerprint(tmp_path / "missing.mp3") is None
+    monkeypatch.setattr(fp, "FPCALC", "fpcalc-not-installed")
+    assert fp.fingerprint(CLIP) is None

@@ -1,0 +1,1 @@
+"""Analysis results written back into the audio files' own tags (mutagen)."""

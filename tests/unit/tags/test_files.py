@@ -1,0 +1,106 @@
+"""Tag writing on every format: the analysis tags land where players read them, every
+other tag and every audio sample stays as it was, a failed write leaves the old file, and
+a second write of the same values writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import mutagen
+import pytest
+
+from streams.tags import files
+from streams.tags.values import TagValues, key_text, tag_values
+
+CODECS = {"mp3": ["-c:a", "libmp3lame", "-b:a", "128k"], "flac": ["-c:a", "flac"],
+          "ogg": ["-c:a", "libvorbis"], "opus": ["-c:a", "libopus"],
+          "m4a": ["-c:a", "aac", "-b:a", "128k"]}
+VALUES = tag_values(bpm=124.4, key="A", scale="minor", camelot="8A", open_key="1m",
+                    replay_gain_db=-9.1, peak_dbfs=-0.3, loudness_lufs=-8.9)
+
+
+def make(tmp_path: Path, kind: str, name: str = "t") -> Path:
+    out = tmp_path / f"{name} & ü.{kind}"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=2", "-metadata", "artist=Somebody",
+                    "-metadata", "title=Some Song", "-metadata", "album=Album",
+                    *CODECS[kind], str(out)], check=True)
+    return out
+
+
+def decoded(path: Path) -> str:
+    pcm = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "s16le",
+                          "-"], check=True, capture_output=True).stdout
+    return hashlib.sha256(pcm).hexdigest()
+
+
+def easy(path: Path) -> dict[str, list[str]]:
+    audio = mutagen.File(path, easy=True)
+    assert audio is not None and audio.tags is not None
+    return {k: list(v) for k, v in audio.tags.items() if k in ("artist", "title", "album")}
+
+
+@pytest.mark.parametrize("kind", list(CODECS))
+def test_tags_are_written_and_nothing_else_changes(tmp_path: Path, kind: str) -> None:
+    path = make(tmp_path, kind)
+    audio_before, others_before = decoded(path), easy(path)
+    assert files.kind_of(path) == kind
+    written = files.write_tags(path, VALUES)
+    assert set(written) == set(files.wanted(kind, VALUES))
+    tags = files.read_tags(path)
+    assert tags["bpm"] == "124" and tags["key"] == "Am"
+    if kind == "opus":
+        assert tags["r128_track_gain"] == str(round((-23 + 8.9) * 256))
+        assert tags["replaygain_track_gain"] is None
+    else:
+        assert tags["replaygain_track_gain"] == "-9.10 dB"
+        assert tags["replaygain_track_peak"] == "0.966051"
+    assert decoded(path) == audio_before  # not one sample changed
+    assert easy(path) == others_before  # every other tag kept
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tags")]
+
+
+@pytest.mark.parametrize("kind", list(CODECS))
+def test_writing_the_same_values_again_writes_nothing(tmp_path: Path, kind: str) -> None:
+    path = make(tmp_path, kind)
+    files.write_tags(path, VALUES)
+    before = path.read_bytes(), path.stat().st_mtime_ns
+    assert files.changes(path, VALUES) == {}
+    assert files.write_tags(path, VALUES) == {}
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    other = TagValues(**{**VALUES.as_dict(), "bpm": "125"})
+    assert files.changes(path, other) == {"bpm": ("124", "125")}
+
+
+def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make(tmp_path, "flac")
+    original = path.read_bytes()
+
+    def crash(target: Path, kind: str, tags: dict[str, str]) -> None:
+        target.write_bytes(b"half a file")  # the copy is torn, the original is not
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files, "_apply", crash)
+    with pytest.raises(OSError, match="disk full"):
+        files.write_tags(path, VALUES)
+    assert path.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_key_notations() -> None:
+    assert key_text("A", "minor", "8A", "1m", "standard") == "Am"
+    assert key_text("F#", "major", "2B", "7d", "standard") == "F#"
+    assert key_text("A", "minor", "8A", "1m", "camelot") == "8A"
+    assert key_text("A", "minor", "8A", "1m", "open_key") == "1m"
+    assert tag_values(120, "A", "minor", "8A", "1m", -9, -1, -9, "camelot").key == "8A"
+
+
+def test_formats_without_a_writer_are_refused(tmp_path: Path) -> None:
+    wav = tmp_path / "a.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "sine=duration=1", str(wav)], check=True)
+    with pytest.raises(files.UnsupportedFormat):
+        files.kind_of(wav)

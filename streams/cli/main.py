@@ -16,6 +16,7 @@ from streams.cli import (
     publish_cmd,
     query_cmd,
     stack_cmd,
+    tags_cmd,
     topics_cmd,
     trace_cmd,
     watch_cmd,
@@ -42,6 +43,7 @@ app.command("reanalyse")(ops_cmd.reanalyse)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(query_cmd.app, name="query")
 app.add_typer(export_cmd.app, name="export")
+app.add_typer(tags_cmd.app, name="tags")
 graph_query_cmd.register(query_cmd.app)  # `query mix` and `query playlist`
 app.command("analyze-file")(analyze_cmd.analyze_file)
 app.add_typer(corpus_cmd.app, name="corpus")

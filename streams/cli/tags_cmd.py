@@ -1,0 +1,80 @@
+"""`tracktion tags diff`: what writing the analysis tags into the files would change."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections import Counter
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from infra.settings import get_settings
+from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV, build_tables
+from projections.postgres.writer import make_engine
+from streams.cli.query_cmd import track_query
+from streams.tags.diff import STATUSES, FileDiff, tag_diffs
+from streams.tags.values import NOTATIONS, KeyNotation
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.callback()
+def tags() -> None:
+    """Analysis results in the files' own tags (BPM, initial key, ReplayGain)."""
+
+
+async def _diffs(schema: str, notation: KeyNotation, key: str | None, bpm: str | None,
+                 search: str | None) -> list[FileDiff]:
+    query = track_query(key, None, bpm, search, "analysed", 1)
+    engine = make_engine(get_settings())
+    try:
+        async with engine.connect() as conn, conn.begin():
+            return [d async for d in tag_diffs(conn, build_tables(schema), query, notation)]
+    finally:
+        await engine.dispose()
+
+
+@app.command("diff")
+def diff(
+    notation: Annotated[str, typer.Option(
+        help="Key notation: standard (Am), camelot (8A) or open_key (1m).")] = "standard",
+    key: Annotated[str | None, typer.Option(help="Only tracks in this key.")] = None,
+    bpm: Annotated[str | None, typer.Option(help="Only this BPM range: 120..128.")] = None,
+    search: Annotated[str | None, typer.Option(help="Text in title/artist/album/path.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="List unchanged files too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+    schema: Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV)] = DEFAULT_SCHEMA,
+) -> None:
+    """Show, without writing, which tags of which analysed files would change."""
+    if notation not in NOTATIONS:
+        raise typer.BadParameter(f"--notation must be one of {', '.join(NOTATIONS)}")
+    try:
+        diffs = asyncio.run(_diffs(schema, notation, key, bpm, search))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    counts = Counter(d.status for d in diffs)
+    if as_json:
+        sys.stdout.write(json.dumps({
+            "counts": {s: counts.get(s, 0) for s in STATUSES},
+            "files": [{"path": d.path, "status": d.status, "detail": d.detail,
+                       "changes": {k: {"from": old, "to": new}
+                                   for k, (old, new) in d.changes.items()}}
+                      for d in diffs if show_all or d.status != "up_to_date"]},
+            indent=2) + "\n")
+        return
+    table = Table("path", "status", "tag", "now", "would be", box=box.SIMPLE_HEAD,
+                  title=", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]))
+    for d in diffs:
+        if d.status == "up_to_date" and not show_all:
+            continue
+        if not d.changes:
+            table.add_row(d.path, d.status, "", "", d.detail)
+        for i, (name, (old, new)) in enumerate(d.changes.items()):
+            table.add_row(d.path if i == 0 else "", d.status if i == 0 else "", name,
+                          old or "", new)
+    Console().print(table)

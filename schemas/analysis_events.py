@@ -71,7 +71,7 @@ class AnalysisCompletedPayload(msgspec.Struct, frozen=True):
 
 
 FailureReason = Literal[
-    "not_found", "empty", "not_audio", "corrupt", "unsupported", "too_short",
+    "not_found", "empty", "not_audio", "corrupt", "unsupported", "too_short", "silent",
     "io_error", "timeout", "memory", "internal",
 ]
 
@@ -109,6 +109,10 @@ class AnalysisCompleted(Event, frozen=True, kw_only=True, tag="AnalysisCompleted
 
 
 class AnalysisFailed(Event, frozen=True, kw_only=True, tag="AnalysisFailed"):
+    """v2 added the reason `silent` (digital silence, reported as `too_short` before): a
+    v1 reader would reject it, hence the new version; v1 events are unchanged by upcasting."""
+
+    SCHEMA_VERSION: ClassVar[int] = 2
     payload: AnalysisFailedPayload
 
 

@@ -41,11 +41,17 @@ def upcast_analysis_completed_v3_v4(raw: Raw) -> Raw:
     return {**raw, "payload": {**payload, "features": features}}
 
 
+def upcast_analysis_failed_v1_v2(raw: Raw) -> Raw:
+    """v2 only widened the reasons (`silent`); a v1 event is a valid v2 event as it is."""
+    return dict(raw)
+
+
 #: (event_type, from_version) -> function returning the dict at from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("AnalysisCompleted", 1): upcast_analysis_completed_v1_v2,
     ("AnalysisCompleted", 2): upcast_analysis_completed_v2_v3,
     ("AnalysisCompleted", 3): upcast_analysis_completed_v3_v4,
+    ("AnalysisFailed", 1): upcast_analysis_failed_v1_v2,
 }
 
 

@@ -159,7 +159,7 @@ def _features(path: Path, meta: Probe | None, stderr: str, duration: float,
     with pipeline.timed("loudness"):
         loud = pipeline.loudness.result(native_peak)
     if loud.integrated_lufs is None:
-        raise AnalysisError("too_short", "no audible signal (everything below -70 LUFS)")
+        raise AnalysisError("silent", "no audible signal (everything below -70 LUFS)")
     with pipeline.timed("tempo"):
         frames = pipeline.onsets.result()
         tempo = estimate_tempo(frames.flux, frames.flux_low, frames.flux_high)

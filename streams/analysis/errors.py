@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 Reason = Literal["not_found", "empty", "not_audio", "corrupt", "unsupported", "too_short",
-                 "io_error"]
+                 "silent", "io_error"]
 REASONS: tuple[str, ...] = get_args(Reason)
 
 

@@ -27,7 +27,7 @@ SERVICES = ("kafka", "redis")
 EXPECTED: dict[str, set[str]] = {
     "empty": {"empty"}, "random": {"not_audio", "corrupt", "unsupported"},
     "text": {"not_audio", "corrupt", "unsupported"}, "vanished": {"not_found"},
-    "truncated": {"completed", "corrupt"}, "silent": {"completed", "too_short"},
+    "truncated": {"completed", "corrupt"}, "silent": {"silent"},
     "short": {"completed", "too_short"}, "long": {"completed"}, "good": {"completed"},
 }
 

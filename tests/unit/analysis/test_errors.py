@@ -18,7 +18,7 @@ from streams.analysis.probe import Probe
     ("random", "not_audio"),
     ("text", "not_audio"),
     ("truncated", "corrupt"),
-    ("silent", "too_short"),
+    ("silent", "silent"),
     ("short", "too_short"),
 ])
 def test_bad_file_reasons(bad_files: dict[str, Path], kind: str, reason: str) -> None:
@@ -63,7 +63,7 @@ def test_unknown_reason_is_a_bug() -> None:
     with pytest.raises(ValueError):
         AnalysisError("timeout", "x")  # type: ignore[arg-type]
     assert set(REASONS) == {"not_found", "empty", "not_audio", "corrupt", "unsupported",
-                            "too_short", "io_error"}
+                            "too_short", "silent", "io_error"}
 
 
 def probe(declared: float, authoritative: bool) -> Probe:

@@ -136,22 +136,31 @@ def _filters(tables: Tables, q: TrackQuery) -> list[ColumnElement[bool]]:
     return where
 
 
+def _search_match(tables: Tables, search: str, fuzzy: bool) -> ColumnElement[bool]:
+    t = tables.tracks
+    pattern = f"%{_escape_like(search)}%"
+    # GIN trigram indexes serve both ILIKE (substrings) and `<%` (word similarity, forgives
+    # typos), combined with a BitmapOr.
+    matches = [c.ilike(pattern, escape="\\") for c in (t.c.title, t.c.artist, t.c.album, t.c.path)]
+    if fuzzy:
+        matches += [literal(search).op("<%")(c) for c in (t.c.title, t.c.artist, t.c.album)]
+    return or_(*matches)
+
+
+def _similarity(tables: Tables, search: str) -> ColumnElement[float]:
+    t = tables.tracks
+    return func.greatest(*(func.word_similarity(literal(search), c)
+                           for c in (t.c.title, t.c.artist, t.c.album)))
+
+
 def build_query(tables: Tables, q: TrackQuery, fuzzy: bool = False) -> Select[Any]:
     """The SELECT for `q`; with a search text, substring matches only unless `fuzzy`."""
     t = tables.tracks
     where = _filters(tables, q)
     order: list[Any] = []
     if q.search:
-        text_cols = (t.c.title, t.c.artist, t.c.album)
-        pattern = f"%{_escape_like(q.search)}%"
-        needle = literal(q.search)
-        # GIN trigram indexes serve both ILIKE (substrings) and `<%` (word similarity,
-        # forgives typos), combined with a BitmapOr.
-        matches = [c.ilike(pattern, escape="\\") for c in (*text_cols, t.c.path)]
-        if fuzzy:
-            matches += [needle.op("<%")(c) for c in text_cols]
-        where.append(or_(*matches))
-        order.append(func.greatest(*(func.word_similarity(needle, c) for c in text_cols)).desc())
+        where.append(_search_match(tables, q.search, fuzzy))
+        order.append(_similarity(tables, q.search).desc())
     order += [t.c.artist.asc().nulls_last(), t.c.title.asc().nulls_last(), t.c.file_id]
     f = tables.failures
     failed = t.c.status == "failed"
@@ -203,6 +212,7 @@ async def search_tracks(conn: AsyncConnection, tables: Tables,
 # The library page: the search filters, one sortable page at a time, and the aggregates
 # behind its wheel and histogram. Sort keys are a closed set, never column names from a URL.
 SORTS = ("artist", "title", "bpm", "key", "energy", "loudness")
+RANK_LIMIT = 2000  # a search with more matches is listed by artist and title
 PAGE_COLUMNS = ("loudness_lufs", "danceability")
 
 
@@ -214,48 +224,76 @@ def _sort_columns(tables: Tables, sort: str) -> list[Any]:
              "loudness": t.c.loudness_lufs}[sort]]
 
 
-def library_query(tables: Tables, q: TrackQuery, sort: str | None = None,
-                  descending: bool = False, offset: int = 0) -> Select[Any]:
-    """`build_query`'s filters and columns (plus loudness), one page of `q.limit` rows from
-    `offset`, ordered by `sort` (nulls last, then file id) or, without one, as `query tracks`
-    orders: by similarity for a search (substring and fuzzy in one pass), else artist, title."""
+def library_ids_query(tables: Tables, q: TrackQuery, sort: str | None = None,
+                      descending: bool = False, offset: int = 0,
+                      fuzzy: bool = False, rank: bool = True) -> Select[Any]:
+    """The file ids of one page: `build_query`'s filters (a search matches substrings, or
+    also fuzzily with `fuzzy`), `q.limit` rows from `offset`, ordered by `sort` (nulls last,
+    then file id) or, without one, as `query tracks` orders (similarity if `rank`, artist,
+    title). Only ids are sorted, so a sort over the whole table moves narrow rows."""
     t = tables.tracks
-    query = build_query(tables, q, fuzzy=bool(q.search)).add_columns(
-        *(t.c[n] for n in PAGE_COLUMNS)).offset(offset)
+    where = _filters(tables, q)
+    order: list[Any] = []
+    if q.search:
+        where.append(_search_match(tables, q.search, fuzzy))
+    if sort is not None:
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        order += [(c.desc() if descending else c.asc()).nulls_last()
+                  for c in _sort_columns(tables, sort)]
+    elif q.search and rank:
+        order.append(_similarity(tables, q.search).desc())
     if sort is None:
-        return query
-    if sort not in SORTS:
-        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    cols = _sort_columns(tables, sort)
-    order = [(c.desc() if descending else c.asc()).nulls_last() for c in cols]
-    return query.order_by(None).order_by(*order, t.c.file_id)
+        order += [t.c.artist.asc().nulls_last(), t.c.title.asc().nulls_last()]
+    return (select(t.c.file_id).where(*where).order_by(*order, t.c.file_id)
+            .limit(q.limit).offset(offset))
 
 
 async def library_page(conn: AsyncConnection, tables: Tables, q: TrackQuery,
                        sort: str | None = None, descending: bool = False,
                        offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-    """How many tracks match `q` in all, and the rows of one page."""
-    query = library_query(tables, q, sort, descending, offset)
-    total = (await conn.execute(count_query(query.limit(None).offset(None)))).scalar_one()
-    return int(total), [dict(r._mapping) for r in await conn.execute(query)]
-
-
-async def key_counts(conn: AsyncConnection, tables: Tables) -> dict[str, int]:
-    """Tracks per Camelot code (deleted ones excepted); keys without tracks are absent."""
+    """How many tracks match `q` in all, and one page of them with `build_query`'s columns
+    plus loudness. A search lists its substring matches, or its fuzzy ones when no track
+    contains the text (paging through a mix of both would reorder pages as it goes), most
+    similar first unless more than RANK_LIMIT match: then similarity is nearly flat, and
+    computing it for every match cost ~200 ms at 15,000 matches."""
+    fuzzy = False
+    ids_query = library_ids_query(tables, q, sort, descending, offset)
+    total = (await conn.execute(count_query(ids_query.limit(None).offset(None)))).scalar_one()
+    if q.search and total == 0:
+        fuzzy = True
+        ids_query = library_ids_query(tables, q, sort, descending, offset, fuzzy=True)
+        total = (await conn.execute(count_query(ids_query.limit(None).offset(None))
+                                    )).scalar_one()
+    if q.search and total > RANK_LIMIT:
+        ids_query = library_ids_query(tables, q, sort, descending, offset, fuzzy, rank=False)
+    ids = [r.file_id for r in await conn.execute(ids_query)]
+    if not ids:
+        return int(total), []
     t = tables.tracks
-    rows = await conn.execute(select(t.c.camelot, func.count()).where(
-        t.c.status != "deleted", t.c.camelot.is_not(None)).group_by(t.c.camelot))
-    return {camelot: int(n) for camelot, n in rows}
+    rows_query = build_query(tables, TrackQuery(status="all", file_ids=tuple(ids),
+                                                limit=len(ids))).add_columns(
+        *(t.c[n] for n in PAGE_COLUMNS))
+    found = {r.file_id: dict(r._mapping) for r in await conn.execute(rows_query)}
+    return int(total), [found[i] for i in ids if i in found]
 
 
-async def bpm_histogram(conn: AsyncConnection, tables: Tables,
-                        width: int = 5) -> list[tuple[int, int]]:
-    """(lower edge, tracks) per `width`-BPM bin, ascending; empty bins are absent."""
+async def wheel_counts(conn: AsyncConnection, tables: Tables, width: int = 5,
+                       ) -> tuple[dict[str, int], list[tuple[int, int]]]:
+    """Tracks per Camelot code, and (lower edge, tracks) per `width`-BPM bin ascending, from
+    one scan grouped by both (deleted tracks excepted; empty keys and bins are absent)."""
     t = tables.tracks
     low = (func.floor(t.c.bpm / width) * width).label("low")
-    rows = await conn.execute(select(low, func.count()).where(
-        t.c.status != "deleted", t.c.bpm.is_not(None)).group_by(low).order_by(low))
-    return [(int(edge), int(n)) for edge, n in rows]
+    rows = await conn.execute(select(t.c.camelot, low, func.count()).where(
+        t.c.status != "deleted").group_by(t.c.camelot, low))
+    keys: dict[str, int] = {}
+    bins: dict[int, int] = {}
+    for camelot, edge, n in rows:
+        if camelot is not None:
+            keys[camelot] = keys.get(camelot, 0) + int(n)
+        if edge is not None:
+            bins[int(edge)] = bins.get(int(edge), 0) + int(n)
+    return keys, sorted(bins.items())
 
 
 DETAIL_ANALYSIS_COLUMNS = (

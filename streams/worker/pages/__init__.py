@@ -105,6 +105,10 @@ def add_pages(app: web.Application, schema: str, graph_ns: str, redis_prefix: st
         await ctx.engine.dispose()
         await ctx.redis.aclose()
 
+    async def end_streams(_: web.Application) -> None:
+        ctx.stopping.set()
+
+    app.on_shutdown.append(end_streams)
     app.on_cleanup.append(close)
     app.middlewares.append(page_errors)
     app.router.add_get("/", home)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,3 +20,5 @@ class PageContext:
     graph_ns: str  # the Neo4j namespace
     redis: Redis
     redis_prefix: str  # e.g. "tracktion:"
+    # Set at shutdown: open event streams end, or the server would wait for them.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)

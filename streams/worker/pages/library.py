@@ -11,10 +11,9 @@ from aiohttp import web
 from projections.postgres.queries import (
     SORTS,
     STATUSES,
-    bpm_histogram,
     failure_list,
-    key_counts,
     library_page,
+    wheel_counts,
 )
 from streams.worker.pages.context import PageContext
 from streams.worker.pages.params import PAGE_SIZE, LibraryView, library_view, whole
@@ -150,8 +149,7 @@ def histogram_svg(bins: list[tuple[int, int]], width: int) -> str:
 async def wheel(ctx: PageContext, request: web.Request) -> web.Response:
     width = whole(request.query, "width", 5, 50)
     async with ctx.engine.connect() as conn:
-        counts = await key_counts(conn, ctx.tables)
-        bins = await bpm_histogram(conn, ctx.tables, width)
+        counts, bins = await wheel_counts(conn, ctx.tables, width)
     body = ('<p>Select a key or a tempo bar to list its tracks.</p><div class="charts">'
             f'<section><h2>Camelot wheel</h2>{wheel_svg(counts)}</section>'
             f'<section><h2>Tempo ({width} BPM bins)</h2>{histogram_svg(bins, width)}'

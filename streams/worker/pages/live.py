@@ -24,6 +24,7 @@ from streams.worker.pages.render import e, link, page, table
 HEARTBEAT_S = 5.0  # lag rows change every 5 s without any pub/sub message
 SETTLE_S = 0.05  # a burst of writes costs one re-read; well inside the 1 s target
 FILES_SHOWN = 200
+STOP_CHECK_S = 0.5
 
 
 def _percent(b: BatchProgress) -> float:
@@ -86,6 +87,18 @@ async def progress(ctx: PageContext, request: web.Request) -> web.Response:
     return page("Progress", body, "progress")
 
 
+async def _next_change(ctx: PageContext, pubsub: Any) -> bool:
+    """Wait for a change message (True), the heartbeat or shutdown (False), checking for
+    shutdown every STOP_CHECK_S."""
+    waited = 0.0
+    while waited < HEARTBEAT_S and not ctx.stopping.is_set():
+        if await pubsub.get_message(ignore_subscribe_messages=True,
+                                    timeout=STOP_CHECK_S) is not None:
+            return True
+        waited += STOP_CHECK_S
+    return False
+
+
 def _sse(data: dict[str, Any]) -> bytes:
     return f"event: progress\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
@@ -105,16 +118,14 @@ async def events(ctx: PageContext, request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     try:
         last: dict[str, Any] | None = None
-        while True:
+        while not ctx.stopping.is_set():
             snap = await snapshot(ctx, cid)
             if snap != last:
                 await resp.write(_sse(snap))
                 last = snap
             else:
                 await resp.write(b": keep-alive\n\n")
-            message = await pubsub.get_message(ignore_subscribe_messages=True,
-                                               timeout=HEARTBEAT_S)
-            if message is not None:
+            if await _next_change(ctx, pubsub):
                 await asyncio.sleep(SETTLE_S)
                 while await pubsub.get_message(ignore_subscribe_messages=True,
                                                timeout=0) is not None:

@@ -314,6 +314,7 @@ async def test_progress_page_reaches_100_percent_live(site: Site, browser: webdr
         lambda d: d.find_element(By.CSS_SELECTOR, "table.batches .pct").text.strip()
         == "100.0 %")
     late = time.monotonic() - redis_done
+    print(f"progress page at 100 % {late:.3f} s after the Redis table")
     assert browser.execute_script("return window.__notReloaded") is True
     assert late <= 1.0, f"the page showed 100 % {late:.2f} s after Redis"
     states = {td.text for td in browser.find_elements(
@@ -354,3 +355,27 @@ async def test_trace_page_draws_a_waterfall(site: Site, browser: webdriver.Chrom
 def test_pages_stay_small() -> None:
     static = Path(REPO / "streams" / "worker" / "pages" / "static")
     assert sum(p.stat().st_size for p in static.iterdir()) < 30_000
+
+
+async def test_an_open_event_stream_does_not_hold_up_shutdown(settings: Settings) -> None:
+    import aiohttp
+    from aiohttp import web
+
+    from streams.worker.pages import add_pages
+
+    app = web.Application()
+    add_pages(app, "tracktion", "live", f"sse{uuid.uuid4().hex[:8]}:", settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with aiohttp.ClientSession() as session:
+        resp = await session.get(f"http://127.0.0.1:{port}/progress/events")
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        first = await asyncio.wait_for(resp.content.readuntil(b"\n\n"), 5)
+        assert first.startswith(b"event: progress\ndata: {")
+        started = time.monotonic()
+        await runner.cleanup()
+        assert time.monotonic() - started < 5, "shutdown waited for the event stream"
+        resp.close()

@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from infra.kafka_admin import ensure_topics
@@ -140,9 +141,11 @@ async def test_filters_and_sorting_change_the_rows(site: Site, browser: webdrive
         browser.set_window_size(390, 844)
         shot(browser, "library-phone")
         browser.set_window_size(1280, 900)
+    browser.find_element(By.TAG_NAME, "body").send_keys("/")  # the search shortcut
+    assert browser.switch_to.active_element.get_attribute("name") == "search"
     key = browser.find_element(By.NAME, "key")
     key.send_keys("8A")
-    key.submit()
+    key.send_keys(Keys.ENTER)
     WebDriverWait(browser, 5).until(lambda d: "key=8A" in d.current_url)
     want = (await pg_rows(settings, f"SELECT count(*) FROM {site.prefix}.tracks "
                                     "WHERE camelot = '8A' AND status <> 'deleted'"))[0][0]
@@ -182,6 +185,20 @@ async def test_wheel_counts_match_postgres_and_clicks_filter(
             for b in browser.find_elements(By.CSS_SELECTOR, "a.bar")}
     assert sum(bars.values()) == sum(shown.values())
     shot(browser, "wheel")
+    # Keyboard: Tab reaches the wheel's segments, Enter follows one.
+    body = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(30):
+        body = browser.switch_to.active_element
+        if (body.get_attribute("class") or "").startswith("seg"):
+            break
+        body.send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    key = focused.get_attribute("data-key")
+    assert key is not None, "Tab never reached a wheel segment"
+    focused.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 5).until(lambda d: "/library" in d.current_url)
+    assert total(browser) == shown[key] and f"key={key}" in browser.current_url
+    browser.get(site.url("/wheel"))
     browser.find_element(By.CSS_SELECTOR, 'a.seg[data-key="8A"]').click()
     WebDriverWait(browser, 5).until(lambda d: "/library" in d.current_url)
     assert total(browser) == shown["8A"]

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4317"
     jaeger_query_url: str = "http://127.0.0.1:16686"
+    # Jaeger's own web UI where there is one (the docker-compose stack); the native build has
+    # none, so by default the track page links only to the worker's /trace page.
+    jaeger_ui_url: str = ""
     otel_traces_sampler: str = "parentbased_always_on"
 
     analysis_max_workers: int = _default_workers()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
@@ -51,6 +52,14 @@ def _feature_rows(t: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def jaeger_ui_link(ui: str, file_id: str) -> str:
+    """" · in Jaeger's UI" (a search for the file's spans), when a Jaeger UI is configured."""
+    if not ui:
+        return ""
+    query = {"service": "tracktion-projections", "tags": json.dumps({"file_id": file_id})}
+    return " · " + link(f"{ui.rstrip('/')}/search", query, "in Jaeger's UI", ' rel="external"')
+
+
 async def _graph(run: Any) -> tuple[dict[str, Any] | None, str]:
     """A graph answer, or why there is none (not in the graph yet, not analysed)."""
     try:
@@ -84,7 +93,8 @@ async def track(ctx: PageContext, request: web.Request) -> web.Response:
         ("Artist", e(t["artist"])), ("Album", e(t["album"])), ("Genre", e(t["genre"])),
         ("Path", f"<code>{e(t['path'])}</code>"), ("Status", e(t["status"])),
         ("File id", f"<code>{e(file_id)}</code>"),
-        ("Trace", link("/trace", {"file_id": file_id}, "this file's trace"))))
+        ("Trace", link("/trace", {"file_id": file_id}, "this file's trace")
+         + jaeger_ui_link(ctx.settings.jaeger_ui_url, file_id))))
     if t["status"] == "failed":
         facts += f"<dt>Failure</dt><dd>{e(t['failure_reason'])}: {e(t['failure_message'])}</dd>"
     body = [f'<dl class="facts">{facts}</dl>', "<h2>Features</h2>",

@@ -80,3 +80,12 @@ def test_the_waterfall_escapes_span_names_and_attributes() -> None:
     html = waterfall("abc", [root])
     assert html.count('<tr class="span') == 2 and "&lt;b&gt;child" in html
     assert "&lt;i&gt;" in html and 'class="span error"' in html and "<i>" not in html
+
+
+def test_the_jaeger_ui_link_appears_only_when_a_ui_is_configured() -> None:
+    from streams.worker.pages.track import jaeger_ui_link
+
+    assert jaeger_ui_link("", "f1") == ""
+    html = jaeger_ui_link("http://127.0.0.1:16686/", "f1")
+    assert 'href="http://127.0.0.1:16686/search?service=tracktion-projections&amp;tags=' in html
+    assert "%22file_id%22%3A+%22f1%22" in html

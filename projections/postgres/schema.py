@@ -91,6 +91,8 @@ def _tracks(md: MetaData) -> Table:
         Index("ix_tracks_status", "status"),
         Index("ix_tracks_path", "path"),
         Index("ix_tracks_updated_at", "updated_at"),
+        Index("ix_tracks_bpm_file_id", "bpm", "file_id"),  # library page orderings
+        Index("ix_tracks_artist_title_file_id", "artist", "title", "file_id"),
         *(Index(f"ix_tracks_{col}_trgm", col, postgresql_using="gin",
                 postgresql_ops={col: "gin_trgm_ops"}) for col in TRGM_COLUMNS),
     )

@@ -260,14 +260,20 @@ async def library_page(conn: AsyncConnection, tables: Tables, q: TrackQuery,
     fuzzy = False
     ids_query = library_ids_query(tables, q, sort, descending, offset)
     total = (await conn.execute(count_query(ids_query.limit(None).offset(None)))).scalar_one()
+    ids: list[str] | None = None
     if q.search and total == 0:
+        # Fuzzy matches are few and costly to find (seven trigram index scans): count them
+        # in the same scan that pages them (a window count) instead of scanning twice.
         fuzzy = True
         ids_query = library_ids_query(tables, q, sort, descending, offset, fuzzy=True)
-        total = (await conn.execute(count_query(ids_query.limit(None).offset(None))
-                                    )).scalar_one()
+        ids, counted = await _ids_with_total(conn, ids_query)
+        total = counted if counted is not None else (await conn.execute(
+            count_query(ids_query.limit(None).offset(None)))).scalar_one()
     if q.search and total > RANK_LIMIT:
         ids_query = library_ids_query(tables, q, sort, descending, offset, fuzzy, rank=False)
-    ids = [r.file_id for r in await conn.execute(ids_query)]
+        ids = None
+    if ids is None:
+        ids = [r.file_id for r in await conn.execute(ids_query)]
     if not ids:
         return int(total), []
     t = tables.tracks
@@ -276,6 +282,16 @@ async def library_page(conn: AsyncConnection, tables: Tables, q: TrackQuery,
         *(t.c[n] for n in PAGE_COLUMNS))
     found = {r.file_id: dict(r._mapping) for r in await conn.execute(rows_query)}
     return int(total), [found[i] for i in ids if i in found]
+
+
+async def _ids_with_total(conn: AsyncConnection, ids_query: Select[Any]
+                          ) -> tuple[list[str], int | None]:
+    """One page of ids and the number of all matches, from one scan; None for the number
+    when the page is past the end (no row carries it)."""
+    rows = (await conn.execute(ids_query.add_columns(func.count().over().label("total")))).all()
+    if not rows:
+        return [], None
+    return [r.file_id for r in rows], int(rows[0].total)
 
 
 async def wheel_counts(conn: AsyncConnection, tables: Tables, width: int = 5,

@@ -581,6 +581,28 @@ async def test_query_tracks_on_a_known_library(settings: Settings, library: str,
     assert await titles(settings, library, **options) == expected
 
 
+@pytest.mark.parametrize(("search", "offset", "expected_total", "expected"), [
+    ("daft pnk", 0, 1, ["One More Time"]),  # no substring match: the fuzzy one-scan path
+    ("daft pnk", 50, 1, []),  # past the end: the total still comes from a count
+    ("strobe", 0, 1, ["Strobe"]),  # substring match
+])
+async def test_library_page_counts_and_pages_fuzzy_matches(
+        settings: Settings, library: str, search: str, offset: int, expected_total: int,
+        expected: list[str]) -> None:
+    from projections.postgres.queries import library_page
+    from projections.postgres.schema import build_tables
+    from streams.cli.query_cmd import track_query
+
+    query = track_query(None, None, None, search, None, 50)
+    writer = PostgresWriter(settings, library)
+    try:
+        async with writer.engine.connect() as conn:
+            total, rows = await library_page(conn, build_tables(library), query, offset=offset)
+    finally:
+        await writer.close()
+    assert (total, [r["title"] for r in rows]) == (expected_total, expected)
+
+
 async def test_query_all_statuses_lists_everything(settings: Settings, library: str) -> None:
     assert len(await titles(settings, library, status="all")) == 9
 

@@ -116,12 +116,20 @@ def tempo_of(clip: Clip, params: TempoParams) -> float:
     return tempo_and_bits(clip, params)[0]
 
 
-def key_score(clip: Clip, params: KeyParams) -> float | None:
-    if clip.key is None or clip.scale is None:
+def key_strength_and_score(chroma: np.ndarray, key: str | None, scale: str | None,
+                           params: KeyParams = DEFAULT_KEY_PARAMS) -> tuple[float, float] | None:
+    """The profile correlation and MIREX score of the key `chroma` gives, as
+    KeyAccumulator.result does; None for a clip without a key label."""
+    if key is None or scale is None:
         return None
-    offset = tuning_offset(clip.chroma)
-    estimate = key_of(tuned_pitch_classes(clip.chroma, offset), 0.0, params)
-    return MIREX_WEIGHTS[mirex_category(estimate.key, estimate.scale, clip.key, clip.scale)]
+    estimate = key_of(tuned_pitch_classes(chroma, tuning_offset(chroma)), 0.0, params)
+    return estimate.strength, MIREX_WEIGHTS[mirex_category(estimate.key, estimate.scale, key,
+                                                           scale)]
+
+
+def key_score(clip: Clip, params: KeyParams) -> float | None:
+    scored = key_strength_and_score(clip.chroma, clip.key, clip.scale, params)
+    return None if scored is None else scored[1]
 
 
 TEMPO_AXES = ((0.2, 0.3, 0.4, 0.5), (190.0, 250.0), (100.0, 120.0, 140.0, 160.0),
@@ -288,7 +296,8 @@ def _held_out_tempo_confidence(real: list[Clip], folds: list[dict[str, Any]],
 
 def _held_out_key_confidence(real: list[Clip], folds: list[dict[str, Any]]) -> dict[str, Any]:
     """Per fold, a key confidence map fitted on the other folds, applied to the held-out one."""
-    keyed = [(c.group, s) for c in real if (s := _key_strength_and_score(c)) is not None]
+    keyed = [(c.group, s) for c in real
+             if (s := key_strength_and_score(c.chroma, c.key, c.scale)) is not None]
     conf: list[float] = []
     right: list[float] = []
     for fold in folds:
@@ -335,15 +344,6 @@ def _tempo_rows(real: list[Clip], params: TempoParams) -> list[tuple[float, floa
 def _tempo_params(described: dict[str, Any]) -> TempoParams:
     octave = OctavePrior(**described["octave"])
     return TempoParams(q_fast=described["q_fast"], max_bpm=described["max_bpm"], octave=octave)
-
-
-def _key_strength_and_score(clip: Clip) -> tuple[float, float] | None:
-    if clip.key is None or clip.scale is None:
-        return None
-    offset = tuning_offset(clip.chroma)
-    estimate = key_of(tuned_pitch_classes(clip.chroma, offset), 0.0, DEFAULT_KEY_PARAMS)
-    category = mirex_category(estimate.key, estimate.scale, clip.key, clip.scale)
-    return estimate.strength, MIREX_WEIGHTS[category]
 
 
 def load_clips(real_dir: Path, seed: int) -> tuple[list[Clip], list[Clip]]:

@@ -24,13 +24,11 @@ from benchmarks.analysis_common import (
     ACC2_FACTORS,
     CORPUS_ROOT,
     FORMATS,
-    MIREX_WEIGHTS,
     ensure_corpus,
-    mirex_category,
     tempo_hit,
 )
 from benchmarks.analysis_tuning import Clip as TempoClip
-from benchmarks.analysis_tuning import tempo_of
+from benchmarks.analysis_tuning import key_strength_and_score, tempo_of
 from benchmarks.machine import write_result
 from benchmarks.real_music import genre_of, load_real_labels
 from streams.analysis.decode import DecodedStream
@@ -38,9 +36,6 @@ from streams.analysis.key import (
     DEFAULT_KEY_PARAMS,
     KeyAccumulator,
     KeyParams,
-    key_of,
-    tuned_pitch_classes,
-    tuning_offset,
 )
 from streams.analysis.onset import OnsetAccumulator
 from streams.analysis.tempo import DEFAULT_TEMPO_PARAMS, TempoParams, normalise, periodicity
@@ -116,11 +111,10 @@ def score(clips: list[VariantClip], variant: Variant) -> dict[str, Any]:
         bpm = tempo_of(c.tempo, variant.tempo)
         acc1.append(tempo_hit(bpm, c.tempo.bpm))
         acc2.append(tempo_hit(bpm, c.tempo.bpm, factors=ACC2_FACTORS))
-        if c.tempo.key is not None and c.tempo.scale is not None:
-            chroma = c.chroma[(variant.key.hop, variant.key.unit_sum_frames)]
-            est = key_of(tuned_pitch_classes(chroma, tuning_offset(chroma)), 0.0, variant.key)
-            mirex.append(MIREX_WEIGHTS[mirex_category(est.key, est.scale, c.tempo.key,
-                                                      c.tempo.scale)])
+        chroma = c.chroma[(variant.key.hop, variant.key.unit_sum_frames)]
+        scored = key_strength_and_score(chroma, c.tempo.key, c.tempo.scale, variant.key)
+        if scored is not None:
+            mirex.append(scored[1])
     mode = (variant.key.hop, variant.key.unit_sum_frames)
     return {"tempo_acc1": round(float(np.mean(acc1)), 3),
             "tempo_acc2": round(float(np.mean(acc2)), 3),

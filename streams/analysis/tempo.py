@@ -13,9 +13,9 @@ Pipeline (docs/analysis.md has the measurements behind each choice):
    harmonic-sum salience and a log-normal tempo prior.
 3. Beats: Essentia TempoTapDegara on the same envelope, constrained to +-12 % around the
    chosen tempo so that it cannot jump octaves; BPM = mean of its consistent intervals.
-4. Confidence: Essentia TempoTapMaxAgreement between beat sequences tracked on three
-   band-limited envelopes (the multifeature tracker's idea at a fraction of its cost),
-   mapped from its 0-5.32 bits to 0-1 (see `mma_to_unit`).
+4. Beat agreement: Essentia TempoTapMaxAgreement between beat sequences tracked on three
+   band-limited envelopes (the multifeature tracker's idea at a fraction of its cost), in
+   bits (0-5.32); confidence.py turns it, with the tempo, into a calibrated bpm_confidence.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from streams.analysis.ess import es
 from streams.analysis.grid import BeatGrid, beat_grid
 from streams.analysis.metre import MAX_BPM, MIN_BPM, Q_FAST, beat_profile, metrical_bpm
 from streams.analysis.onset import ODF_RATE_HZ
-from streams.analysis.tempo_prior import OctavePrior, check_octave
+from streams.analysis.tempo_prior import OctavePrior, acf_at, check_octave
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -60,8 +60,7 @@ DEFAULT_TEMPO_PARAMS = TempoParams()
 @dataclass(frozen=True)
 class Tempo:
     bpm: float
-    confidence: float  # 0-1, from mma_bits
-    mma_bits: float  # raw agreement, 0-5.32
+    mma_bits: float  # raw agreement, 0-5.32 (confidence.py turns it into bpm_confidence)
     beats_count: int
     grid: BeatGrid | None = None
 
@@ -98,23 +97,15 @@ def windowed_acf(odf: F32, window: int = ACF_WINDOW, hop: int = ACF_HOP) -> F64:
     return total / count if count else total
 
 
-def _at(acf: F64, lag: float) -> float:
-    i = int(lag)
-    if i + 1 >= len(acf):
-        return 0.0
-    frac = lag - i
-    return float(acf[i] * (1 - frac) + acf[i + 1] * frac)
-
-
 def start_period(acf: F64) -> float:
     """Lag (frames) of the strongest metrically consistent periodicity in START_BAND_BPM."""
     lo, hi = START_BAND_BPM
     lags = np.arange(int(60 * ODF_RATE_HZ / hi), int(60 * ODF_RATE_HZ / lo) + 1)
 
     def score(p: float) -> float:
-        duple = _at(acf, p / 2) + 0.5 * _at(acf, p / 4)
-        triple = _at(acf, p / 3) + 0.5 * _at(acf, p / 6)
-        return _at(acf, p) + 0.5 * max(duple, triple)
+        duple = acf_at(acf, p / 2) + 0.5 * acf_at(acf, p / 4)
+        triple = acf_at(acf, p / 3) + 0.5 * acf_at(acf, p / 6)
+        return acf_at(acf, p) + 0.5 * max(duple, triple)
 
     best = int(lags[int(np.argmax([score(float(p)) for p in lags]))])
     y0, y1, y2 = acf[best - 1], acf[best], acf[best + 1]
@@ -200,9 +191,9 @@ def estimate_tempo(flux: F32, flux_low: F32, flux_high: F32,
     """Tempo of a whole file from its onset envelopes (full band, < 200 Hz, > 2 kHz)."""
     odf = normalise(flux)
     if len(odf) < 4 * ODF_RATE_HZ or float(odf.max(initial=0.0)) <= 0.0:
-        return Tempo(0.0, 0.0, 0.0, 0)
+        return Tempo(0.0, 0.0, 0)
     low, high = normalise(flux_low), normalise(flux_high)
     bpm, beats = tracked_bpm(odf, octave_bpm(periodicity(odf, low), params), params.max_bpm)
     others = [track_beats(f, bpm) for f in (low, high)]
     bits = agreement_bits([beats, *others])
-    return Tempo(bpm, mma_to_unit(bits), bits, len(beats), beat_grid(beats, bpm, low, odf))
+    return Tempo(bpm, bits, len(beats), beat_grid(beats, bpm, low, odf))

@@ -44,17 +44,20 @@ class OctavePrior:
     half_lag_weight: float = 0.25  # weight of acf(lag / 2): subdivisions present
 
 
-def _acf_at(acf: F64, lag: float) -> float:
-    if lag >= len(acf) - 1:
+def acf_at(acf: F64, lag: float) -> float:
+    """Linear interpolation of a lag-domain autocorrelation at a fractional lag; 0 past its end."""
+    i = int(lag)
+    if i + 1 >= len(acf):
         return 0.0
-    return max(0.0, float(np.interp(lag, np.arange(len(acf)), acf)))
+    frac = lag - i
+    return float(acf[i] * (1 - frac) + acf[i + 1] * frac)
 
 
 def salience(acf: F64, bpm: float, half_lag_weight: float) -> float:
     """Harmonic-sum periodicity strength of `bpm` in a lag-domain autocorrelation."""
     lag = 60.0 * ODF_RATE_HZ / bpm
-    total = sum(_acf_at(acf, k * lag) / k for k in range(1, _HARMONICS + 1))
-    return total + half_lag_weight * _acf_at(acf, lag / 2)
+    total = sum(max(0.0, acf_at(acf, k * lag)) / k for k in range(1, _HARMONICS + 1))
+    return total + half_lag_weight * max(0.0, acf_at(acf, lag / 2))
 
 
 def prior_weight(bpm: float, prior: OctavePrior) -> float:

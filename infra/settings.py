@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     cache_size_mb: int = 64
     queue_max_size: int = 1000
     shutdown_timeout: float = 30.0
+    # Longest one projection batch write may take before it counts as a failed call of its
+    # store (the breaker's business). A store that accepts connections but never answers
+    # (Neo4j while it starts, a locked table) would otherwise hang the projection, and
+    # its shutdown, for good. Batches are replay-safe, so an abandoned write is retried.
+    projection_write_timeout: float = 120.0
     # Largest encoded event accepted: publishers refuse bigger ones, the bridge dead-letters
     # them (an excerpt). Kafka's own per-batch limit (message.max.bytes) is ~1 MiB.
     max_event_bytes: int = 512 * 1024

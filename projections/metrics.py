@@ -19,6 +19,12 @@ PROJECTION_EVENTS_SKIPPED = Counter(
     "Records a projection could not decode; their offsets still advance the checkpoint.",
     ["projection", "reason"],
 )
+PROJECTION_WRITE_FAILURES = Counter(
+    "projection_write_failures_total",
+    "Batch writes not done: reason=error, timeout (past PROJECTION_WRITE_TIMEOUT) or"
+    " breaker_open (not tried); the batch is kept and retried.",
+    ["projection", "reason"],
+)
 PROJECTION_LAG = Gauge(
     "projection_lag",
     "Records on assigned partitions not yet written by the projection (sum over partitions).",

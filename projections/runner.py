@@ -16,6 +16,7 @@ import time
 from typing import Any, Generic, TypeVar
 
 import structlog
+from aiobreaker import CircuitBreakerError
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -24,7 +25,12 @@ from projections import positions
 from projections.base import Checkpoints, ProjectionSpec
 from projections.batching import Batch, advance, decode_records, without_partitions
 from projections.breaker import Breaker, BreakerConfig, breaker_for
-from projections.metrics import PROJECTION_EVENTS_APPLIED, PROJECTION_EVENTS_SKIPPED, PROJECTION_LAG
+from projections.metrics import (
+    PROJECTION_EVENTS_APPLIED,
+    PROJECTION_EVENTS_SKIPPED,
+    PROJECTION_LAG,
+    PROJECTION_WRITE_FAILURES,
+)
 from projections.tracing import record_write_spans, traced_headers
 
 I = TypeVar("I")  # noqa: E741 - the intents type of the projection
@@ -62,6 +68,7 @@ class ProjectionRunner(Generic[I]):
         self.breaker: Breaker = breaker_for(spec.dependency, breaker)
         self.applied = 0
         self.skipped = 0
+        self.write_failures = 0  # failed or timed-out batch writes (each retried)
         # Bounds the checkpoint load inside the rebalance callback: past it the partitions
         # stay paused and `step()` keeps retrying, so the callback always returns.
         self.checkpoint_load_timeout_s = checkpoint_load_timeout_s
@@ -227,9 +234,12 @@ class ProjectionRunner(Generic[I]):
                 return False  # trimmed by a revocation while we waited for the lock
             started_ns = time.time_ns()
             try:
-                await self.breaker.call(self.spec.writer.write, self.name, intents,
-                                        dict(batch.checkpoints))
+                await self.breaker.call(self._bounded_write, intents, dict(batch.checkpoints))
             except Exception as exc:
+                self.write_failures += 1
+                reason = ("breaker_open" if isinstance(exc, CircuitBreakerError)
+                          else "timeout" if isinstance(exc, TimeoutError) else "error")
+                PROJECTION_WRITE_FAILURES.labels(projection=self.name, reason=reason).inc()
                 log.warning("projection_write_failed", projection=self.name,
                             dependency=self.spec.dependency, breaker=self.breaker.state,
                             events=len(batch.events), error=repr(exc))
@@ -241,6 +251,12 @@ class ProjectionRunner(Generic[I]):
             PROJECTION_EVENTS_APPLIED.labels(projection=self.name).inc(len(batch.events))
             await self._commit(batch.checkpoints)
         return True
+
+    async def _bounded_write(self, intents: I, checkpoints: Checkpoints) -> None:
+        # wait_for cancels the write past the deadline: its transaction rolls back (or, if
+        # the commit raced the cancel, holds a batch that a retry applies again harmlessly).
+        await asyncio.wait_for(self.spec.writer.write(self.name, intents, checkpoints),
+                               self._settings.projection_write_timeout)
 
     def _retry_delay(self) -> float:
         wait = self.breaker.seconds_until_trial()

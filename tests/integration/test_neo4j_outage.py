@@ -65,7 +65,9 @@ async def test_neo4j_outage_pauses_and_catches_up(settings: Settings, prefix: st
     live = runner(settings, prefix, prefix)
     task = asyncio.create_task(live.run())
     try:
+        deadline = time.monotonic() + 120
         while live.applied < 100:
+            assert time.monotonic() < deadline, f"nothing applied before the outage: {live.state}"
             await asyncio.sleep(0.1)
         seen_before = len(live.breaker.transitions)  # the breaker is shared per process
         stack("down")
@@ -88,8 +90,8 @@ async def test_neo4j_outage_pauses_and_catches_up(settings: Settings, prefix: st
             assert time.monotonic() < deadline, f"no catch-up: {live.state} {live.applied}"
             await asyncio.sleep(0.5)
     finally:
-        await live.stop()
-        await task
+        await asyncio.wait_for(live.stop(), 60)
+        await asyncio.wait_for(task, 10)
     transitions = live.breaker.transitions[seen_before:]
     assert transitions[:1] == ["open"] and "half_open" in transitions
     assert transitions[-1] == "closed"

@@ -11,6 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # A dependency-free constant module (its package __init__ is empty, so no Essentia loads).
 from streams.analysis.version import ANALYZER_VERSION
 
+DEFAULT_STACK_DIR = Path(__file__).resolve().parent.parent / ".stack"
+# Written by the first `tracktion stack up` (mode 0600): the generated passwords, as the
+# connection settings below (DATABASE_URL, REDIS_URL, ...). The environment wins over it,
+# so docker-compose or a deployment sets the same names and never needs the file.
+CREDENTIALS_FILE = "credentials.env"
+
 
 def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
@@ -27,7 +33,7 @@ class Settings(BaseSettings):
                                       extra="ignore")
 
     # Where the local stack keeps its state; everything it downloads or writes lives below it.
-    stack_dir: Path = Path(__file__).resolve().parent.parent / ".stack"
+    stack_dir: Path = DEFAULT_STACK_DIR
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = 12
@@ -78,5 +84,10 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Read the environment once; later callers share the same frozen object."""
-    return Settings()
+    """Read the environment (and the stack's credentials file) once; callers share the result."""
+    return Settings(_env_file=credentials_path())
+
+
+def credentials_path() -> Path:
+    """Where the local stack keeps its generated credentials (STACK_DIR moves it)."""
+    return Path(os.environ.get("STACK_DIR") or DEFAULT_STACK_DIR) / CREDENTIALS_FILE

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Read the environment (and the stack's credentials file) once; callers share the result."""
-    return Settings(_env_file=credentials_path())
+    return Settings(_env_file=credentials_path())  # type: ignore[call-arg]  # pydantic-settings init option
 
 
 def credentials_path() -> Path:

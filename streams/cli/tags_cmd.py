@@ -6,21 +6,28 @@ import asyncio
 import json
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from redis.exceptions import RedisError
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from infra.logging import get_logger
 from infra.settings import get_settings
 from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV, build_tables
 from projections.postgres.writer import make_engine
+from projections.redis.writer import connect
 from streams.cli.query_cmd import track_query
+from streams.tags import ours
 from streams.tags.diff import STATUSES, FileDiff, tag_diffs
+from streams.tags.ours import FileRecord
 from streams.tags.values import NOTATIONS, KeyNotation
 
 app = typer.Typer(no_args_is_help=True)
+log = get_logger("tags")
 
 
 @app.callback()
@@ -28,33 +35,51 @@ def tags() -> None:
     """Analysis results in the files' own tags (BPM, initial key, ReplayGain)."""
 
 
-async def _diffs(schema: str, notation: KeyNotation, key: str | None, bpm: str | None,
-                 search: str | None) -> list[FileDiff]:
+async def _diffs(schema: str, prefix: str, notation: KeyNotation, key: str | None,
+                 bpm: str | None, search: str | None) -> list[FileDiff]:
     query = track_query(key, None, bpm, search, "analysed", 1)
-    engine = make_engine(get_settings())
+    settings = get_settings()
+    engine = make_engine(settings)
+    redis = connect(settings.redis_url)
+
+    async def records(file_ids: Sequence[str]) -> dict[str, FileRecord]:
+        try:
+            return await ours.load(redis, f"{prefix}:", file_ids)
+        except RedisError as exc:
+            # Without the record, files tagged by us show as content_changed: say why.
+            log.warning("tags_records_unavailable", error=repr(exc))
+            return {}
+
     try:
         async with engine.connect() as conn, conn.begin():
-            return [d async for d in tag_diffs(conn, build_tables(schema), query, notation)]
+            return [d async for d in tag_diffs(conn, build_tables(schema), query, notation,
+                                               records)]
     finally:
         await engine.dispose()
+        await redis.aclose()
 
 
 @app.command("diff")
 def diff(
     notation: Annotated[str, typer.Option(
-        help="Key notation: standard (Am), camelot (8A) or open_key (1m).")] = "standard",
+        envvar="TAGS_KEY_NOTATION",
+        help="Key notation: standard (Am), camelot (8A) or open_key (1m); the tags role "
+             "writes the one TAGS_KEY_NOTATION names.")] = "standard",
     key: Annotated[str | None, typer.Option(help="Only tracks in this key.")] = None,
     bpm: Annotated[str | None, typer.Option(help="Only this BPM range: 120..128.")] = None,
     search: Annotated[str | None, typer.Option(help="Text in title/artist/album/path.")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="List unchanged files too.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
     schema: Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV)] = DEFAULT_SCHEMA,
+    prefix: Annotated[str, typer.Option(
+        help="Prefix of the tags role whose own writes count as the analysed audio.")
+    ] = "tracktion",
 ) -> None:
     """Show, without writing, which tags of which analysed files would change."""
     if notation not in NOTATIONS:
         raise typer.BadParameter(f"--notation must be one of {', '.join(NOTATIONS)}")
     try:
-        diffs = asyncio.run(_diffs(schema, notation, key, bpm, search))
+        diffs = asyncio.run(_diffs(schema, prefix, notation, key, bpm, search))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     counts = Counter(d.status for d in diffs)

@@ -10,12 +10,20 @@ import typer
 from infra.settings import get_settings
 from streams.worker.main import Role, run_roles
 
-ROLES = ("bridge", "analysis", "projections")
+ROLES = ("bridge", "analysis", "projections", "tags")
+# `all` without tags unless TAGS_WRITE=1: the tags role rewrites the user's files.
+ALWAYS = ("bridge", "analysis", "projections")
+
+
+def roles_for(role: str, tags_write: bool) -> tuple[str, ...]:
+    if role != "all":
+        return (role,)
+    return (*ALWAYS, "tags") if tags_write else ALWAYS
 
 
 def _build(role: str, prefix: str) -> list[Role]:
     settings = get_settings()
-    wanted = ROLES if role == "all" else (role,)
+    wanted = roles_for(role, settings.tags_write)
     roles: list[Role] = []
     for name in wanted:
         if name == "bridge":
@@ -30,11 +38,17 @@ def _build(role: str, prefix: str) -> list[Role]:
             from streams.worker.projections_role import ProjectionsRole
 
             roles.append(ProjectionsRole(settings, prefix))
+        elif name == "tags":
+            from streams.worker.tags_role import TagsRole
+
+            roles.append(TagsRole(settings, prefix))
     return roles
 
 
 def worker(
-    role: Annotated[str, typer.Option(help="bridge | analysis | projections | all")] = "all",
+    role: Annotated[str, typer.Option(
+        help="bridge | analysis | projections | tags | all (tags only with TAGS_WRITE=1)",
+    )] = "all",
     port: Annotated[int | None, typer.Option(
         help="Port of /health, /ready, /metrics and the API (default WEB_PORT).")] = None,
     prefix: Annotated[str, typer.Option(help="Topic/queue name prefix.")] = "tracktion",

@@ -7,7 +7,8 @@ instead of the ReplayGain pair, which Opus players ignore); m4a `tmpo`,
 Every other tag is left as it is, and mutagen rewrites only the tag blocks.
 
 A write goes to a copy in the same folder, is flushed to disk, then renamed over the
-file: a kill at any moment leaves the old file or the new one, never a torn one.
+file: a kill at any moment leaves the old file or the new one, never a torn one (and at
+worst a hidden `.<name>.<random>.tags` copy, which `remove_leftovers` deletes).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,10 @@ from mutagen.flac import FLAC
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
+from streams.publishing.fileinfo import content_hash
 from streams.tags.values import TagValues
+
+TMP_SUFFIX = ".tags"
 
 VORBIS = {"bpm": "BPM", "key": "INITIALKEY", "replaygain_track_gain": "REPLAYGAIN_TRACK_GAIN",
           "replaygain_track_peak": "REPLAYGAIN_TRACK_PEAK", "r128_track_gain": "R128_TRACK_GAIN"}
@@ -144,13 +150,68 @@ def _apply(path: Path, kind: str, tags: dict[str, str]) -> None:
         audio.save()
 
 
-def write_tags(path: Path, values: TagValues) -> dict[str, tuple[str | None, str]]:
-    """Write what differs (nothing if the tags already match), atomically; returns it."""
+class ContentMismatch(ValueError):
+    """The file's bytes are not those the tags were computed for (edited by someone else)."""
+
+    def __init__(self, path: Path, actual: str) -> None:
+        super().__init__(f"{path.name}: content hash is now {actual}")
+        self.actual = actual
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@dataclass
+class PreparedWrite:
+    """A tagged copy beside the file, flushed to disk, not yet renamed over it.
+
+    Between `prepare_write` and `commit` the caller can act on `written_hash` (the hash the
+    file will have): the tags projection records it as its own write, so that the watcher
+    does not mistake the rename for an edit.
+    """
+
+    path: Path
+    tmp: Path
+    changes: dict[str, tuple[str | None, str]]
+    source_hash: str
+    written_hash: str
+    _source: tuple[int, int, int]
+
+    def commit(self) -> None:
+        """Rename the copy over the file; refuse if the file changed since it was read."""
+        try:
+            if _identity(self.path) != self._source:
+                raise ContentMismatch(self.path, "changed while being tagged")
+            os.replace(self.tmp, self.path)
+        finally:
+            self.tmp.unlink(missing_ok=True)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the rename itself survives a crash
+        finally:
+            os.close(dir_fd)
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+def prepare_write(path: Path, values: TagValues,
+                  accept: Callable[[str], bool] = lambda _: True) -> PreparedWrite | None:
+    """Check, then tag a copy: None if the tags already match; ContentMismatch if
+    `accept` refuses the file's current content hash (checked before anything is written).
+    """
+    source = _identity(path)
+    current = content_hash(path)
+    if not accept(current):
+        raise ContentMismatch(path, current)
     todo = changes(path, values)
     if not todo:
-        return {}
+        return None
     kind = kind_of(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tags", dir=path.parent)
+    # A unique name: a write abandoned by a timeout may still run beside its retry.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -158,12 +219,37 @@ def write_tags(path: Path, values: TagValues) -> dict[str, tuple[str | None, str
         _apply(tmp, kind, {name: new for name, (_, new) in todo.items()})
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the rename itself survives a crash
-        finally:
-            os.close(dir_fd)
-    finally:
+        written = content_hash(tmp)
+    except BaseException:
         tmp.unlink(missing_ok=True)
-    return todo
+        raise
+    return PreparedWrite(path, tmp, todo, current, written, source)
+
+
+def write_tags(path: Path, values: TagValues) -> dict[str, tuple[str | None, str]]:
+    """Write what differs (nothing if the tags already match), atomically; returns it."""
+    prepared = prepare_write(path, values)
+    if prepared is None:
+        return {}
+    prepared.commit()
+    return prepared.changes
+
+
+def remove_leftovers(directory: Path, names: Collection[str]) -> list[Path]:
+    """Delete tagged copies of the files `names` left in `directory` by a killed writer.
+
+    Only copies of those files: another writer may be tagging other files of the folder.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX)):
+            continue
+        stem = entry.name[1:-len(TMP_SUFFIX)].rpartition(".")[0]  # drop mkstemp's random part
+        if stem in names:
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed

@@ -3,12 +3,17 @@
 watchdog's observer runs in its own thread; it only hands raw notifications to the event
 loop, where debouncing, hashing and publishing happen. Renames are atomic, so a move is
 published at once; creations and modifications wait until the file has settled.
+
+A modification that is our own tag write (`worker --role tags`) is not published: its new
+content hash is in the tag writer's record (streams/tags/ours.py), put there before the
+rename. Publishing it would re-analyse the file, and write its tags again, forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ from watchdog.observers import Observer
 
 from infra.logging import get_logger
 from infra.settings import Settings
+from projections.redis.writer import connect
 from schemas.envelope import Event, file_id_for, new_id
 from schemas.file_events import (
     FileDeleted,
@@ -32,9 +38,12 @@ from streams.publishing.fileinfo import is_audio, iter_audio_files, read_file_in
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
 from streams.publishing.sinks import Sink
+from streams.tags import ours
 from streams.watcher.debounce import Debouncer
 
 log = get_logger("watcher")
+# (file_id, new content hash) -> did our tag writer produce exactly these bytes?
+OursCheck = Callable[[str, str], Awaitable[bool]]
 
 
 class _Handler(FileSystemEventHandler):
@@ -53,14 +62,17 @@ class _Handler(FileSystemEventHandler):
 
 class LibraryWatcher:
     def __init__(self, roots: list[Path], sink: Sink, correlation_id: str,
-                 priority: PriorityChoice = "auto", settle_s: float = 2.0) -> None:
+                 priority: PriorityChoice = "auto", settle_s: float = 2.0,
+                 ours_check: OursCheck | None = None) -> None:
         self.roots = [r.resolve() for r in roots]
         self._sink = sink
         self._cid = correlation_id
         self._priority = priority
         self._debouncer = Debouncer(settle_s)
         self._known: dict[str, str] = {}  # path -> content hash, to tell new from modified
+        self._ours_check = ours_check
         self.published = 0
+        self.own_writes = 0  # modifications recognised as our tag writes (not published)
 
     def index_existing(self) -> int:
         """Remember what is already there, so a later change is a modification, not new."""
@@ -140,12 +152,26 @@ class LibraryWatcher:
                 continue  # touched but unchanged bytes: nothing to analyse
             self._known[p] = info.content_hash
             common = self._common(path, info.size)
+            if previous is not None and await self._is_our_write(common["file_id"],
+                                                                 info.content_hash):
+                self.own_writes += 1
+                log.debug("watch_own_tag_write", path=p, content_hash=info.content_hash)
+                continue
             event: Event = (FileDiscovered.create(**common,
                                                   payload=FileDiscoveredPayload(file=info))
                             if previous is None else
                             FileModified.create(**common, payload=FileModifiedPayload(
                                 file=info, previous_hash=previous)))
             await self._emit(event)
+
+    async def _is_our_write(self, file_id: str, content_hash: str) -> bool:
+        if self._ours_check is None:
+            return False
+        try:
+            return await self._ours_check(file_id, content_hash)
+        except Exception as exc:  # Redis down: publish; at worst a re-analysis (a cache hit)
+            log.warning("watch_own_write_check_failed", error=repr(exc))
+            return False
 
 
 async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "rabbitmq",
@@ -154,7 +180,13 @@ async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "ra
                         correlation_id: str | None = None) -> LibraryWatcher:
     """Watch `roots` until `stop` is set; returns the watcher (for its counters)."""
     sink = await open_sink(settings, via, prefix)
-    watcher = LibraryWatcher(roots, sink, correlation_id or new_id(), priority, settle_s)
+    redis = connect(settings.redis_url)
+
+    async def our_write(file_id: str, content_hash: str) -> bool:
+        return await ours.is_ours(redis, f"{prefix}:", file_id, content_hash)
+
+    watcher = LibraryWatcher(roots, sink, correlation_id or new_id(), priority, settle_s,
+                             our_write)
     watcher.index_existing()
     queue: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
     observer = Observer()
@@ -176,4 +208,5 @@ async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "ra
         observer.stop()
         observer.join(timeout=5)
         await sink.close()
+        await redis.aclose()
     return watcher

@@ -27,7 +27,7 @@ from streams.tags import files
 from streams.tags.values import tag_values
 from tests.unit.schemas.samples import FEATURES
 
-SERVICES = ("postgres",)
+SERVICES = ("postgres", "redis")
 
 pytestmark = pytest.mark.integration
 CODECS = {"mp3": ["-c:a", "libmp3lame"], "flac": ["-c:a", "flac"], "opus": ["-c:a", "libopus"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,7 +40,8 @@ class Settings(BaseSettings):
     kafka_partitions: int = 12
     # 1 suits the single local broker; 3 on a cluster (then min.insync.replicas = 2).
     kafka_replication_factor: int = 1
-    database_url: str = "postgresql+asyncpg://tracktion:tracktion@127.0.0.1:5432/tracktion"
+    # No password here: `stack up` generates them into the credentials file (see above).
+    database_url: str = "postgresql+asyncpg://tracktion@127.0.0.1:5432/tracktion"
     database_pool_size: int = 10
     database_max_overflow: int = 10
     database_pool_timeout: float = 30.0
@@ -47,9 +49,9 @@ class Settings(BaseSettings):
     database_pool_pre_ping: bool = True
     neo4j_uri: str = "bolt://127.0.0.1:7687"
     neo4j_user: str = "neo4j"
-    neo4j_password: str = "tracktion"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    neo4j_password: str = ""
+    redis_url: str = "redis://tracktion@127.0.0.1:6379/0"
+    rabbitmq_url: str = "amqp://tracktion@127.0.0.1:5672/tracktion"
     otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4317"
     jaeger_query_url: str = "http://127.0.0.1:16686"
     # Jaeger's own web UI where there is one (the docker-compose stack); the native build has
@@ -75,6 +77,11 @@ class Settings(BaseSettings):
     # The version the analysis role stamps on its results and keys its result cache with.
     # Defaults to the code's; a deployment may set it (e.g. to roll out or roll back).
     analyzer_version: int = ANALYZER_VERSION
+    # Analysis tags written back into the files (`worker --role tags`). TAGS_WRITE=1 adds
+    # that role to `--role all`; off by default, as it rewrites the user's files.
+    tags_write: bool = False
+    # Key notation of the written (and `tags diff`-compared) initial key tag.
+    tags_key_notation: Literal["standard", "camelot", "open_key"] = "standard"
 
     web_host: str = "127.0.0.1"
     web_port: int = 6066

@@ -3,7 +3,7 @@
 // Usage: java <flags> -cp '<launcher.jar>:<lib>/*' Launcher <home-dir> <bolt-port> [--exit-when-started]
 // (infra/stack/neo4j.py compiles it at install; the JDK source launcher also works.)
 // --exit-when-started stops right after start-up: a training run for a class-data-sharing archive.
-// Credentials come from NEO4J_USER / NEO4J_PASSWORD (defaults neo4j / tracktion), from the
+// Credentials come from NEO4J_USER / NEO4J_PASSWORD (user default neo4j; the password has no default), from the
 // environment so they never show up in `ps`. Runs until SIGTERM, then shuts the DBMS down cleanly.
 
 import java.nio.file.Path;
@@ -35,7 +35,12 @@ public final class Launcher {
         Path home = Path.of(args[0]).toAbsolutePath();
         int port = Integer.parseInt(args[1]);
         String user = System.getenv().getOrDefault("NEO4J_USER", "neo4j");
-        String password = System.getenv().getOrDefault("NEO4J_PASSWORD", "tracktion");
+        String password = System.getenv().getOrDefault("NEO4J_PASSWORD", "");
+        if (password.isEmpty()) {
+            // No built-in default: `tracktion stack up` generates it into .stack/credentials.env.
+            System.err.println("NEO4J_PASSWORD is not set (tracktion stack up generates it)");
+            System.exit(2);
+        }
         try {
             run(home, port, user, password, exitWhenStarted);
         } catch (Throwable e) {

@@ -204,6 +204,15 @@ class Service(ABC):
     def version(self) -> str:
         """The server's version string (may need it to be up)."""
 
+    def after_up(self, progress: Progress) -> bool:
+        """Once the server answers: make the application's credentials work on it.
+
+        Returns True if the server must be restarted for them to apply (then `stack up`
+        restarts it and calls this again). `ping` counts a refused login as an answer, so an
+        install from before generated credentials is repaired here rather than timing out.
+        """
+        return False
+
     def stop(self) -> None:
         for pid in self.pids():
             terminate(pid)

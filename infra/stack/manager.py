@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra import credentials
+from infra.settings import credentials_path
 from infra.stack.base import Progress, Service, StackError, StackPaths, tail
 
 # Start order matters only for waiting: everything is spawned first, then each is awaited.
@@ -86,6 +88,8 @@ def up(paths: StackPaths, names: list[str] | None, progress: Progress) -> dict[s
 
     Returns seconds spent per phase, so callers can report cold vs warm start times.
     """
+    if credentials.ensure():
+        progress(f"credentials generated into {credentials_path()} (mode 0600)")
     services = load_services(paths, names)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
@@ -123,9 +127,23 @@ def up(paths: StackPaths, names: list[str] | None, progress: Progress) -> dict[s
             svc.start()
             wait_until_up(svc, svc.start_timeout)
         progress(f"{svc.name}: up on 127.0.0.1:{svc.port}")
+    for svc in services:
+        _apply_credentials(svc, progress)
     timings["start"] = round(time.monotonic() - t1, 1)
     timings["total"] = round(time.monotonic() - t0, 1)
     return timings
+
+
+def _apply_credentials(svc: Service, progress: Progress) -> None:
+    if not svc.after_up(progress):
+        return
+    progress(f"{svc.name}: restarting to apply the generated credentials")
+    svc.stop()
+    svc.start()
+    wait_until_up(svc, svc.start_timeout)
+    if svc.after_up(progress):
+        raise StackError(f"{svc.name} still refuses the credentials in {credentials_path()} "
+                         f"after a restart. Log: {svc.log_file}\n{tail(svc.log_file, 15)}")
 
 
 def down(paths: StackPaths, names: list[str] | None, progress: Progress) -> None:

@@ -10,7 +10,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from infra.settings import get_settings
+from infra.settings import credentials_path, get_settings
 from infra.stack.base import (
     Progress,
     Service,
@@ -152,6 +152,9 @@ class Neo4j(Service):
     def _env(self) -> dict[str, str]:
         # Credentials travel in the environment, not argv, so `ps` does not show them.
         settings = get_settings()
+        if not settings.neo4j_password:
+            raise StackError("NEO4J_PASSWORD is empty: run `tracktion stack up`, which "
+                             f"generates it into {credentials_path()}")
         return {"NEO4J_USER": settings.neo4j_user, "NEO4J_PASSWORD": settings.neo4j_password}
 
     def _query(self, cypher: str) -> list[dict[str, object]]:
@@ -170,9 +173,24 @@ class Neo4j(Service):
             return [record.data() for record in session.run(cypher)]
 
     def ping(self) -> None:
-        rows = self._query("RETURN 1 AS ok")
+        from neo4j.exceptions import AuthError
+
+        try:
+            rows = self._query("RETURN 1 AS ok")
+        except AuthError:
+            return  # it answered; after_up() restarts it, which sets the current password
         if rows != [{"ok": 1}]:
             raise StackError(f"neo4j answered RETURN 1 with {rows!r}")
+
+    def after_up(self, progress: Progress) -> bool:
+        """True (restart) while it still has a password other than NEO4J_PASSWORD's."""
+        from neo4j.exceptions import AuthError
+
+        try:
+            self._query("RETURN 1 AS ok")
+        except AuthError:
+            return True
+        return False
 
     def version(self) -> str:
         rows = self._query("CALL dbms.components() YIELD versions, edition "

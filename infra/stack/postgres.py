@@ -7,9 +7,11 @@ import pwd
 import signal
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 
+from infra.settings import credentials_path, get_settings
 from infra.stack._asyncping import run_probe
 from infra.stack.base import (
     Progress,
@@ -24,7 +26,12 @@ from infra.stack.base import (
 )
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-ROLE = PASSWORD = DATABASE = "tracktion"
+DATABASE = "tracktion"
+# Owns the database (and so its `public` schema) without being able to log in. The app's
+# login role gets only CONNECT, CREATE and TEMPORARY on it: it creates, and so owns, just its
+# own schemas (one per namespace), and is no superuser: no pg_read_file, COPY ... PROGRAM,
+# ALTER SYSTEM or other roles' data.
+DATABASE_OWNER = "tracktion_owner"
 OS_USER_WHEN_ROOT = "postgres"
 # Written last by install(): a cluster whose provisioning was interrupted is finished next time.
 MARKER = "provisioned"
@@ -83,7 +90,7 @@ class Postgres(Service):
         if not self.running():
             self.start()
         self._wait_socket()
-        progress("postgres: creating role and database 'tracktion'")
+        progress("postgres: creating the roles and database 'tracktion'")
         self._provision()
         (self.dir / MARKER).write_text("role, database and pg_trgm created\n")
 
@@ -120,13 +127,41 @@ class Postgres(Service):
         return run(self._as_owner(cmd), cwd=self.dir).stdout.strip()
 
     def _provision(self) -> None:
-        # SUPERUSER so tests can CREATE EXTENSION and schemas freely; acceptable on loopback only.
-        exists = self._psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}'")
-        verb = "ALTER" if exists else "CREATE"
-        self._psql(f"{verb} ROLE {ROLE} LOGIN CREATEDB SUPERUSER PASSWORD '{PASSWORD}'")
-        if not self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"):
-            self._psql(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
-        self._psql("CREATE EXTENSION IF NOT EXISTS pg_trgm", database=DATABASE)
+        """Idempotent: also demotes the SUPERUSER app role of installs made before."""
+        user, password = app_login()
+        for role, options in ((DATABASE_OWNER, "NOLOGIN"),
+                              (user, f"LOGIN PASSWORD '{password}'")):
+            exists = self._psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'")
+            verb = "ALTER" if exists else "CREATE"
+            self._psql(f"{verb} ROLE {role} {options} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                       "NOREPLICATION NOBYPASSRLS")
+        if self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"):
+            self._psql(f"ALTER DATABASE {DATABASE} OWNER TO {DATABASE_OWNER}")
+        else:
+            self._psql(f"CREATE DATABASE {DATABASE} OWNER {DATABASE_OWNER}")
+        self._psql(f"REVOKE ALL ON DATABASE {DATABASE} FROM PUBLIC")
+        self._psql(f"GRANT CONNECT, CREATE, TEMPORARY ON DATABASE {DATABASE} TO {user}")
+        # pg_trgm (fuzzy title search) as the superuser, once; the app's migration then finds it.
+        self._psql("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public", database=DATABASE)
+
+    def after_up(self, progress: Progress) -> bool:
+        if self._app_role_is_least_privileged():
+            return False
+        progress("postgres: provisioning the application role (no superuser, own schemas only)")
+        self._provision()
+        if not self._app_role_is_least_privileged():
+            raise StackError("postgres: the application role is still refused or privileged "
+                             f"after provisioning. Log: {self.log_file}")
+        return False
+
+    def _app_role_is_least_privileged(self) -> bool:
+        try:
+            privileged = self._query(
+                "SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls "
+                "FROM pg_roles WHERE rolname = current_user")
+        except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
+            return False
+        return privileged == "False"
 
     def start(self) -> None:
         self._write_config()  # every start, so edits to _config() apply without a re-install
@@ -167,8 +202,9 @@ class Postgres(Service):
 
     def _query(self, sql: str) -> str:
         async def probe() -> str:
-            conn = await asyncpg.connect(host="127.0.0.1", port=self.port, user=ROLE,
-                                         password=PASSWORD, database=DATABASE, timeout=2)
+            user, password = app_login()
+            conn = await asyncpg.connect(host="127.0.0.1", port=self.port, user=user,
+                                         password=password, database=DATABASE, timeout=2)
             try:
                 return str(await conn.fetchval(sql))
             finally:
@@ -177,10 +213,22 @@ class Postgres(Service):
         return run_probe(probe, timeout=3)
 
     def ping(self) -> None:
-        self._query("SELECT 1")
+        try:
+            self._query("SELECT 1")
+        except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError):
+            return  # the server answered; after_up() provisions the application role
 
     def version(self) -> str:
         return self._query("SHOW server_version")
+
+
+def app_login() -> tuple[str, str]:
+    """The application's Postgres user and password, from DATABASE_URL (credentials file)."""
+    url = urlsplit(get_settings().database_url)
+    if not url.username or not url.password:
+        raise StackError("DATABASE_URL has no user and password: run `tracktion stack up`, "
+                         f"which generates them into {credentials_path()}")
+    return url.username, url.password
 
 
 def _live_postgres(pid: int) -> bool:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
+from aiormq.exceptions import ConnectionNotAllowed, ProbableAuthenticationError
 
+from infra.settings import credentials_path, get_settings
 from infra.stack._asyncping import port_open, run_probe, wait_port
 from infra.stack.base import (
     Progress,
@@ -23,7 +26,9 @@ from infra.stack.base import (
 # /var/log/rabbitmq, which would hide our log and make the recorded PID a shell's.
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 MANAGEMENT_GLOB = "rabbitmq_server-*/plugins/rabbitmq_management-*"
-URL = "amqp://guest:guest@127.0.0.1:{port}/"
+GUEST_URL = "amqp://guest:guest@127.0.0.1:{port}/"
+# Refused logins: the broker answered (ping), but these credentials do not (or no longer) work.
+REFUSED = (ProbableAuthenticationError, ConnectionNotAllowed)
 EPMD_PORT = 4369
 DIST_PORT = 25672
 MANAGEMENT_PORT = 15672
@@ -77,7 +82,9 @@ class RabbitMQ(Service):
                 f"listeners.tcp.default = 127.0.0.1:{self.port}",
                 "management.tcp.ip = 127.0.0.1",
                 f"management.tcp.port = {MANAGEMENT_PORT}",
-                "loopback_users.guest = true",  # guest/guest works, but only over loopback
+                # guest is deleted once the app user exists (after_up); were it ever re-created
+                # by a blank node's first boot, it would still work over loopback only.
+                "loopback_users.guest = true",
                 "",
             ]),
             "enabled_plugins": plugins + "\n",
@@ -144,7 +151,7 @@ class RabbitMQ(Service):
             raise ConnectionRefusedError(f"nothing listens on 127.0.0.1:{self.port}")
 
         async def probe() -> dict[str, object]:
-            conn = await aio_pika.connect(URL.format(port=self.port), timeout=3)
+            conn = await aio_pika.connect(self._app_url(), timeout=3)
             try:
                 channel = await conn.channel()
                 await channel.close()
@@ -156,8 +163,55 @@ class RabbitMQ(Service):
 
         return run_probe(probe, timeout=3)
 
+    def _app_url(self) -> str:
+        url = urlsplit(get_settings().rabbitmq_url)
+        if not url.username or not url.password:
+            raise StackError("RABBITMQ_URL has no user and password: run `tracktion stack up`, "
+                             f"which generates them into {credentials_path()}")
+        netloc = f"{url.username}:{url.password}@127.0.0.1:{self.port}"
+        return urlunsplit(url._replace(netloc=netloc))
+
+    def _logs_in(self, url: str) -> bool:
+        async def probe() -> bool:
+            try:
+                conn = await aio_pika.connect(url, timeout=3)
+            except REFUSED:
+                return False
+            await conn.close()
+            return True
+
+        return run_probe(probe, timeout=5)
+
     def ping(self) -> None:
-        self._server_properties()
+        try:
+            self._server_properties()
+        except REFUSED:
+            return  # the broker answered; after_up() creates the app user and vhost
+
+    def _listed(self, command: str) -> list[str]:
+        return self.ctl(command, "--quiet", "--no-table-headers").stdout.split()
+
+    def after_up(self, progress: Progress) -> bool:
+        """The app's own user and vhost exist, and `guest` (an administrator) does not."""
+        app_url, guest_url = self._app_url(), GUEST_URL.format(port=self.port)
+        if self._logs_in(app_url) and not self._logs_in(guest_url):
+            return False
+        url = urlsplit(app_url)
+        user, password, vhost = url.username or "", url.password or "", url.path.lstrip("/")
+        progress(f"rabbitmq: user {user!r} on vhost {vhost!r}, removing guest")
+        users = self._listed("list_users")  # "name [tags]" rows: names are among the words
+        if vhost and vhost not in self._listed("list_vhosts"):
+            self.ctl("add_vhost", vhost)
+        if user in users:
+            self.ctl("change_password", user, password)
+        else:
+            self.ctl("add_user", user, password)
+        self.ctl("set_permissions", "-p", vhost or "/", user, ".*", ".*", ".*")
+        if "guest" in users:
+            self.ctl("delete_user", "guest")
+        if not self._logs_in(app_url) or self._logs_in(guest_url):
+            raise StackError(f"rabbitmq: provisioning {user!r} did not take. Log: {self.log_file}")
+        return False
 
     def version(self) -> str:
         value = self._server_properties().get("version", "?")

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import redis as redis_client
 from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError, ResponseError
 from redis.retry import Retry
 
-from infra.stack.base import Progress, Service, require_binary, spawn
+from infra.settings import credentials_path, get_settings
+from infra.stack.base import Progress, Service, StackError, require_binary, spawn
+
+# The application's ACL user may run every data command on every key, but no @admin command
+# (CONFIG, SHUTDOWN, DEBUG, MONITOR, ACL, REPLICAOF, SAVE...) and no FLUSHALL/FLUSHDB/KEYS:
+# a leaked password cannot reconfigure the server, read other users, or wipe it in one call.
+APP_RULES = "~* &* +@all -@admin -flushall -flushdb -keys"
+
+
+def app_login() -> tuple[str, str]:
+    """The application's Redis user and password, from REDIS_URL (credentials file)."""
+    url = urlsplit(get_settings().redis_url)
+    if not url.username or not url.password:
+        raise StackError("REDIS_URL has no user and password: run `tracktion stack up`, "
+                         f"which generates them into {credentials_path()}")
+    return url.username, url.password
 
 
 class Redis(Service):
@@ -25,6 +43,9 @@ class Redis(Service):
             # With bind set and no password, protected mode changes nothing, but keeps a stray
             # `bind *` edit from exposing an unauthenticated server.
             "protected-mode yes",
+            # Nobody without a password: the default user is off, the app has its own user.
+            "user default off",
+            "user {} on >{} {}".format(*app_login(), APP_RULES),
             f"port {self.port}",
             "daemonize no",  # the PID we record must be the server itself
             "supervised no",
@@ -55,16 +76,35 @@ class Redis(Service):
         spawn([server, self.config_file], log_file=self.log_file, pid_file=self.pid_file,
               cwd=self.dir)
 
-    def _client(self) -> redis_client.Redis:
+    def _client(self, *, anonymous: bool = False) -> redis_client.Redis:
         # No retries: redis-py's default retry-with-backoff turns one refused connection into a
         # ~4.5 s ping, which stack up pays before and after every start.
+        user, password = (None, None) if anonymous else app_login()
         return redis_client.Redis(host="127.0.0.1", port=self.port, socket_timeout=2,
+                                  username=user, password=password,
                                   socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
 
     def ping(self) -> None:
-        with self._client() as client:
-            if client.ping() is not True:
-                raise ConnectionError("redis answered PING without PONG")
+        try:
+            with self._client() as client:
+                if client.ping() is not True:
+                    raise ConnectionError("redis answered PING without PONG")
+        except AuthenticationError:
+            return  # the server answered; after_up() restarts it with the current redis.conf
+
+    def after_up(self, progress: Progress) -> bool:
+        """True (restart) while the running server still has an older redis.conf's users."""
+        try:
+            with self._client() as client:
+                client.ping()
+        except AuthenticationError:
+            return True
+        try:
+            with self._client(anonymous=True) as client:
+                client.ping()
+        except (AuthenticationError, ResponseError):
+            return False  # NOAUTH: anonymous clients are refused, as they must be
+        return True
 
     def version(self) -> str:
         with self._client() as client:

@@ -33,3 +33,14 @@ def test_compose_config_parses_with_the_docker_client_when_it_has_compose() -> N
     result = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_takes_every_password_from_the_generated_credentials() -> None:
+    text = COMPOSE.read_text()
+    for name in ("POSTGRES_ADMIN_PASSWORD", "POSTGRES_APP_PASSWORD", "REDIS_PASSWORD",
+                 "RABBITMQ_PASSWORD", "NEO4J_PASSWORD"):
+        assert "${" + name + ":?" in text, name
+    services = yaml.safe_load(text)["services"]
+    assert services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_USER"] != "guest"
+    assert "default off" in " ".join(services["redis"]["command"])
+    assert services["postgres"]["environment"]["POSTGRES_USER"] == "postgres"  # not the app

@@ -1,32 +1,37 @@
-"""Pure part of the tags projection: the latest AnalysisCompleted per file, as tag values.
+"""Pure part of the tags projection: the latest AnalysisCompleted per file.
 
 Only AnalysisCompleted matters (the tags describe a finished analysis); within a batch the
 latest per file wins by `(occurred_at, event_id)`, the same order the writer uses across
-batches (ours.Version), so a file is written at most once per batch.
+batches (its record's "applied" version), so a file is written at most once per batch.
+Turning features into tag text (notation included) is the writer's: it is configuration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from projections.base import Positioned
-from projections.redis.apply import micros
-from schemas.analysis_events import AnalysisCompleted
-from streams.tags.ours import Version
-from streams.tags.values import KeyNotation, TagValues, tag_values
+from schemas.analysis_events import AnalysisCompleted, Features
+
+Version = tuple[int, str]  # (occurred_at in us since the epoch, event_id)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def version_of(event: AnalysisCompleted) -> Version:
+    return (event.occurred_at - _EPOCH) // timedelta(microseconds=1), event.event_id
 
 
 @dataclass(frozen=True)
 class TagTarget:
-    """Write `values` into the file at `path` if it still holds the audio `content_hash`."""
+    """Tag the file at `path` from `features`, if it still holds the audio `content_hash`."""
 
     file_id: str
     path: str
     content_hash: str
-    analyzer_version: int
     version: Version
-    values: TagValues
+    features: Features
 
 
 @dataclass(frozen=True)
@@ -37,21 +42,10 @@ class TagIntents:
         return len(self.targets)
 
 
-def target_of(event: AnalysisCompleted, notation: KeyNotation) -> TagTarget:
-    p, f = event.payload, event.payload.features
-    values = tag_values(f.bpm, f.key, f.scale, f.camelot, f.open_key, f.replay_gain_db,
-                        f.peak_dbfs, f.loudness_lufs, notation)
-    return TagTarget(event.file_id, p.path, p.content_hash, f.analyzer_version,
-                     (micros(event.occurred_at), event.event_id), values)
-
-
 class TagsProjector:
     """Projector "tags": positioned events to one TagTarget per analysed file. No I/O."""
 
     name = "tags"
-
-    def __init__(self, notation: KeyNotation = "standard") -> None:
-        self.notation = notation
 
     def apply(self, batch: Sequence[Positioned]) -> TagIntents:
         latest: dict[str, TagTarget] = {}
@@ -59,8 +53,11 @@ class TagsProjector:
             event = positioned.event
             if not isinstance(event, AnalysisCompleted):
                 continue
-            target = target_of(event, self.notation)
+            p = event.payload
+            target = TagTarget(event.file_id, p.path, p.content_hash, version_of(event),
+                               p.features)
             held = latest.get(target.file_id)
             if held is None or target.version > held.version:
                 latest[target.file_id] = target
+        # By path: files of one folder are written together (one leftover sweep each).
         return TagIntents(tuple(sorted(latest.values(), key=lambda t: t.path)))

@@ -29,7 +29,7 @@ from projections.redis.writer import connect
 from projections.tags.apply import TagIntents, TagsProjector, TagTarget
 from projections.tags.metrics import TAGS_SKIPPED, TAGS_UP_TO_DATE, TAGS_WRITTEN
 from streams.tags import files, ours
-from streams.tags.values import KeyNotation
+from streams.tags.values import KeyNotation, TagValues, tag_values
 
 log = get_logger("projections.tags")
 # Files prepared before their renames: bounds the tagged copies on disk at one time (a
@@ -51,7 +51,13 @@ def _skip(target: TagTarget, reason: str, detail: str = "") -> Outcome:
     return Outcome(target, "skipped", reason, detail[:300])
 
 
-def prepare(target: TagTarget, record: ours.FileRecord) -> Outcome:
+def values_of(target: TagTarget, notation: KeyNotation) -> TagValues:
+    f = target.features
+    return tag_values(f.bpm, f.key, f.scale, f.camelot, f.open_key, f.replay_gain_db,
+                      f.peak_dbfs, f.loudness_lufs, notation)
+
+
+def prepare(target: TagTarget, record: ours.FileRecord, notation: KeyNotation) -> Outcome:
     """Blocking: decide about one file and, if its tags differ, prepare the tagged copy."""
     if record.superseded_by_applied(target.version):
         return _skip(target, "superseded")
@@ -61,7 +67,7 @@ def prepare(target: TagTarget, record: ours.FileRecord) -> Outcome:
         return record.same_audio(current, target.content_hash)
 
     try:
-        prepared = files.prepare_write(path, target.values, accept)
+        prepared = files.prepare_write(path, values_of(target, notation), accept)
     except files.ContentMismatch as exc:
         return _skip(target, "hash_mismatch", f"analysed {target.content_hash}, now {exc.actual}")
     except FileNotFoundError as exc:
@@ -76,14 +82,14 @@ def prepare(target: TagTarget, record: ours.FileRecord) -> Outcome:
                    audio_hash=record.identity(prepared.source_hash))
 
 
-def prepare_chunk(targets: Sequence[TagTarget],
-                  records: dict[str, ours.FileRecord]) -> list[Outcome]:
+def prepare_chunk(targets: Sequence[TagTarget], records: dict[str, ours.FileRecord],
+                  notation: KeyNotation) -> list[Outcome]:
     by_dir: dict[Path, set[str]] = defaultdict(set)
     for t in targets:
         by_dir[Path(t.path).parent].add(Path(t.path).name)
     for directory, names in by_dir.items():
         files.remove_leftovers(directory, names)  # copies left by a killed writer
-    return [prepare(t, records.get(t.file_id, ours.EMPTY)) for t in targets]
+    return [prepare(t, records.get(t.file_id, ours.EMPTY), notation) for t in targets]
 
 
 def commit_chunk(outcomes: Sequence[Outcome]) -> list[Outcome]:
@@ -107,9 +113,11 @@ def commit_chunk(outcomes: Sequence[Outcome]) -> list[Outcome]:
 class TagsWriter:
     """Writer[TagIntents]: files first, then the checkpoint hash `{p}checkpoint:tags`."""
 
-    def __init__(self, redis: Redis, prefix: str = keys.DEFAULT_PREFIX) -> None:
+    def __init__(self, redis: Redis, prefix: str = keys.DEFAULT_PREFIX,
+                 notation: KeyNotation = "standard") -> None:
         self._redis = redis
         self.prefix = prefix
+        self.notation = notation
 
     async def setup(self) -> None:
         await self._redis.ping()  # nothing to create; fail early if Redis is not there
@@ -134,7 +142,7 @@ class TagsWriter:
 
     async def _write_chunk(self, targets: Sequence[TagTarget]) -> None:
         records = await ours.load(self._redis, self.prefix, [t.file_id for t in targets])
-        outcomes = await asyncio.to_thread(prepare_chunk, targets, records)
+        outcomes = await asyncio.to_thread(prepare_chunk, targets, records, self.notation)
         try:
             await self._record(outcomes)
         except BaseException:
@@ -181,7 +189,7 @@ class TagsWriter:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for o in written:
                     assert o.prepared is not None
-                    base = f"{self.prefix}cache:v{o.target.analyzer_version}:"
+                    base = f"{self.prefix}cache:v{o.target.features.analyzer_version}:"
                     pipe.copy(base + o.target.content_hash, base + o.prepared.written_hash)
                 await pipe.execute()
         except Exception as exc:
@@ -202,5 +210,5 @@ class TagsWriter:
 def tags_spec(redis_url: str, prefix: str = keys.DEFAULT_PREFIX,
               notation: KeyNotation = "standard") -> ProjectionSpec[TagIntents]:
     """Wire the tags projection: pure projector + file/Redis writer, breaker "redis"."""
-    return ProjectionSpec(TagsProjector(notation), TagsWriter(connect(redis_url), prefix),
+    return ProjectionSpec(TagsProjector(), TagsWriter(connect(redis_url), prefix, notation),
                           "redis")

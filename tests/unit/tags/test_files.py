@@ -11,6 +11,7 @@ from pathlib import Path
 import mutagen
 import pytest
 
+from streams.publishing.fileinfo import content_hash
 from streams.tags import files
 from streams.tags.values import TagValues, key_text, tag_values
 
@@ -104,3 +105,38 @@ def test_formats_without_a_writer_are_refused(tmp_path: Path) -> None:
                     "sine=duration=1", str(wav)], check=True)
     with pytest.raises(files.UnsupportedFormat):
         files.kind_of(wav)
+
+
+def test_a_prepared_write_is_abandoned_if_the_file_changes_before_the_rename(
+        tmp_path: Path) -> None:
+    path = make(tmp_path, "mp3")
+    before = content_hash(path)
+    prepared = files.prepare_write(path, VALUES)
+    assert prepared is not None and prepared.source_hash == before
+    assert content_hash(prepared.tmp) == prepared.written_hash != before
+    edited = path.read_bytes() + b"\0"
+    path.write_bytes(edited)  # someone else's edit between our copy and our rename
+    with pytest.raises(files.ContentMismatch):
+        prepared.commit()
+    assert path.read_bytes() == edited
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_the_written_hash_is_the_hash_of_the_file_after_the_rename(tmp_path: Path) -> None:
+    path = make(tmp_path, "flac")
+    prepared = files.prepare_write(path, VALUES)
+    assert prepared is not None
+    prepared.commit()
+    assert content_hash(path) == prepared.written_hash
+    with pytest.raises(files.ContentMismatch):  # a refused hash writes nothing
+        files.prepare_write(path, TagValues(**{**VALUES.as_dict(), "bpm": "99"}),
+                            accept=lambda h: False)
+    assert files.read_tags(path)["bpm"] == "124"
+
+
+def test_leftover_copies_of_the_given_files_only_are_removed(tmp_path: Path) -> None:
+    mine, theirs = tmp_path / ".a b.mp3.k2j4h5x1.tags", tmp_path / ".other.mp3.abcdefgh.tags"
+    for p in (mine, theirs, tmp_path / "a b.mp3"):
+        p.write_bytes(b"x")
+    assert files.remove_leftovers(tmp_path, {"a b.mp3"}) == [mine]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [theirs.name, "a b.mp3"]

@@ -1,0 +1,93 @@
+"""The tags projection against real Kafka and Redis and real files: the latest analysis is
+written, audio and other tags are kept, edited/missing/unsupported files are skipped with a
+counter, and a replay from scratch writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import mutagen
+import pytest
+
+from infra.settings import Settings
+from projections.redis.writer import connect
+from streams.publishing.fileinfo import content_hash
+from streams.tags import files, ours
+from tests.integration.kafka_utils import produce_events
+from tests.integration.tags_support import (
+    completed,
+    counter,
+    create_topics,
+    drop_namespace,
+    file_id,
+    make,
+    project,
+)
+from tests.unit.tags.test_files import decoded, easy
+
+SERVICES = ("kafka", "redis")
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
+    name = f"tg{uid}"
+    await create_topics(settings, name)
+    yield name
+    await drop_namespace(settings, name)
+
+
+def skipped(reason: str) -> float:
+    return counter("tags_skipped_total", reason=reason)
+
+
+def state(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.iterdir())}
+
+
+async def test_latest_analysis_written_foreign_files_skipped_replay_writes_nothing(
+        settings: Settings, prefix: str, tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    root.mkdir()
+    mp3, flac = make(root / "a ü.mp3"), make(root / "b.flac")
+    edited, gone, wav = make(root / "edited.flac"), make(root / "gone.mp3"), make(root / "c.wav")
+    audio = {p.name: decoded(p) for p in (mp3, flac)}
+    others = {p.name: easy(p) for p in (mp3, flac)}
+    events = [completed(root, flac, bpm=100.0), completed(root, mp3),
+              completed(root, flac), completed(root, edited), completed(root, gone),
+              completed(root, wav)]  # b.flac twice: the later analysis (124 BPM) wins
+    song: object = mutagen.File(edited, easy=True)
+    song.tags["title"] = ["Retitled by hand"]  # type: ignore[attr-defined]
+    song.save()  # type: ignore[attr-defined]
+    gone.unlink()
+    written = counter("tags_written_total")
+    before = {r: skipped(r) for r in ("hash_mismatch", "missing", "unsupported")}
+    await produce_events(settings.kafka_bootstrap_servers, prefix, events)
+
+    assert await project(settings, prefix) == len(events)
+
+    assert counter("tags_written_total") - written == 2
+    assert {r: skipped(r) - before[r] for r in before} == {
+        "hash_mismatch": 1, "missing": 1, "unsupported": 1}
+    for path in (mp3, flac):
+        tags = files.read_tags(path)
+        assert (tags["bpm"], tags["key"], tags["replaygain_track_gain"]) == (
+            "124", "Am", "-9.10 dB"), path.name
+        assert decoded(path) == audio[path.name]  # not one sample changed
+        assert easy(path) == others[path.name]  # every other tag kept
+    assert files.read_tags(edited)["bpm"] is None  # someone else's audio/tags: left alone
+    redis = connect(settings.redis_url)
+    try:
+        records = await ours.load(redis, f"{prefix}:", [file_id(root, mp3)])
+    finally:
+        await redis.aclose()
+    assert records[file_id(root, mp3)].is_ours(content_hash(mp3))  # recorded as our write
+    assert not [p for p in root.iterdir() if p.name.endswith(".tags")]
+
+    # Replay from offset 0: everything is applied again, nothing is written.
+    tagged = state(root)
+    written = counter("tags_written_total")
+    assert await project(settings, prefix, reset=True) == len(events)
+    assert counter("tags_written_total") == written
+    assert state(root) == tagged  # same bytes, same mtimes

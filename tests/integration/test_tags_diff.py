@@ -3,6 +3,7 @@ what is already right, and files that moved on from their analysis."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -18,6 +19,9 @@ from infra.settings import Settings
 from projections.base import Positioned
 from projections.postgres.apply import PostgresProjector
 from projections.postgres.writer import PostgresWriter
+from projections.redis.writer import connect, delete_prefix
+from projections.tags.apply import TagsProjector
+from projections.tags.writer import TagsWriter
 from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload
 from schemas.codec import AnyEvent
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload
@@ -108,3 +112,37 @@ def test_diff_reports_each_file_and_writes_nothing(library: tuple[str, Path]) ->
     tagged = next(f for f in camelot["files"] if f["path"].endswith("already tagged.flac"))
     assert tagged["status"] == "would_change"
     assert tagged["changes"] == {"key": {"from": "Am", "to": "8A"}}
+
+
+def test_files_tagged_by_the_tags_role_count_as_the_analysed_audio(
+        library: tuple[str, Path], settings: Settings, uid: str) -> None:
+    schema, root = library
+    prefix = f"td{uid}"
+    names = ("plain ü.mp3", "plain.opus")
+    completed = [analysed(root, root / name, i)[1] for i, name in enumerate(names)]
+
+    async def tag_them() -> None:
+        writer = TagsWriter(connect(settings.redis_url), f"{prefix}:")
+        try:
+            await writer.write("tags", TagsProjector().apply(
+                [Positioned(e, "t", 0, i) for i, e in enumerate(completed)]), {})
+        finally:
+            await writer.close()
+
+    async def forget() -> None:
+        redis = connect(settings.redis_url)
+        try:
+            await delete_prefix(redis, f"{prefix}:")
+        finally:
+            await redis.aclose()
+
+    asyncio.run(tag_them())
+    try:
+        status = {Path(f["path"]).name: f["status"]
+                  for f in diff(schema, "--prefix", prefix)["files"]}
+        assert [status[n] for n in names] == ["up_to_date", "up_to_date"]
+        # Without the record of our writes, the new bytes look like someone else's edit.
+        status = {Path(f["path"]).name: f["status"] for f in diff(schema)["files"]}
+        assert [status[n] for n in names] == ["content_changed", "content_changed"]
+    finally:
+        asyncio.run(forget())

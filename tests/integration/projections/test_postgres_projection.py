@@ -20,7 +20,6 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
-from sqlalchemy.engine import make_url
 from structlog.testing import capture_logs
 
 from infra.settings import Settings
@@ -52,6 +51,7 @@ from schemas.file_events import (
     FileMovedPayload,
     Tags,
 )
+from tests.integration.kafka_utils import stack_service
 from tests.unit.schemas.samples import FEATURES
 
 SERVICES = ("kafka", "postgres")  # the conftest fails loudly if one is down
@@ -415,44 +415,20 @@ async def test_cancelled_runner_restarts_to_the_same_state(
 
 # ---------------------------------------------------------------- a real outage
 
-@pytest.fixture
-async def app_role(settings: Settings, uid: str) -> AsyncIterator[tuple[str, str]]:
-    """A throwaway login role (name, database URL) whose LOGIN the test can revoke."""
-    role = f"t_role_{uid}"
-    conn = await asyncpg.connect(dsn(settings))
-    await conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'outage'")
-    url = make_url(settings.database_url).set(username=role, password="outage")
-    try:
-        yield role, url.render_as_string(hide_password=False)
-    finally:
-        await conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           f"WHERE usename = '{role}'")
-        await conn.execute(f"DROP OWNED BY {role}")
-        await conn.execute(f"DROP ROLE {role}")
-        await conn.close()
-
-
 def breaker_gauge(dependency: str) -> float | None:
     return REGISTRY.get_sample_value("circuit_breaker_state", {"dependency": dependency})
 
 
 async def test_breaker_opens_pauses_and_recovers_without_loss(
         settings: Settings, uid: str, kafka_topic: Callable[..., Any],
-        schemas: Callable[[str], str], app_role: tuple[str, str]) -> None:
-    role, role_url = app_role
+        schemas: Callable[[str], str]) -> None:
+    """A real outage: the project's own PostgreSQL is stopped for a while, then started."""
     topics, schema, reference = await new_topics(kafka_topic), schemas("outage"), schemas("ref")
     events = Corpus(seed=3).events(3000)
     before, during = events[:1500], events[1500:]
-    setup = PostgresWriter(settings, schema)  # the owner migrates; the app role only writes
-    await setup.setup()
-    await setup.close()
-    admin = await asyncpg.connect(dsn(settings))
-    await admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}; GRANT SELECT, INSERT, "
-                        f"UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {schema} TO {role}")
     dependency = f"postgres-outage-{uid}"
     runner = ProjectionRunner(
-        ProjectionSpec(PostgresProjector(), PostgresWriter(settings, schema, url=role_url),
-                       dependency),
+        ProjectionSpec(PostgresProjector(), PostgresWriter(settings, schema), dependency),
         settings, topics.all(), group_id=f"test.pg.{uid}.outage", batch_size=200,
         breaker=BreakerConfig(fail_max=3, reset_timeout_s=1.5, retry_backoff_s=0.2))
     with capture_logs() as logs:
@@ -461,24 +437,22 @@ async def test_breaker_opens_pauses_and_recovers_without_loss(
         await wait_until(lambda: runner.applied == len(before), 60, "first half applied")
         written = await checkpoints(settings, schema)
 
-        await admin.execute(f"ALTER ROLE {role} NOLOGIN")
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE usename = $1", role)
-        await produce(settings, topics, during)
-        await wait_until(lambda: runner.state == "open", 30, "breaker open")
-        assert breaker_gauge(dependency) == 1.0
-        assert runner.consumer.paused() == runner.consumer.assignment()
-        await asyncio.sleep(4)  # stays down across at least one failed half-open trial
-        assert runner.applied == len(before)  # the batch waits in memory, unwritten ...
-        await _assert_kafka_offsets_at_most(runner, written)  # ... and uncommitted
-
-        await admin.execute(f"ALTER ROLE {role} LOGIN")
+        stack_service("down", "postgres")
+        try:
+            await produce(settings, topics, during)
+            await wait_until(lambda: runner.state == "open", 30, "breaker open")
+            assert breaker_gauge(dependency) == 1.0
+            assert runner.consumer.paused() == runner.consumer.assignment()
+            await asyncio.sleep(4)  # stays down across at least one failed half-open trial
+            assert runner.applied == len(before)  # the batch waits in memory, unwritten ...
+            await _assert_kafka_offsets_at_most(runner, written)  # ... and uncommitted
+        finally:
+            stack_service("up", "postgres")
         await wait_until(lambda: runner.applied == len(events), 60, "second half applied")
         assert runner.state == "closed" and breaker_gauge(dependency) == 0.0
         assert not runner.consumer.paused()
         await runner.stop()
         await task
-    await admin.close()
 
     transitions = runner.breaker.transitions
     assert transitions[:3] == ["open", "half_open", "open"] and transitions[-2:] == [

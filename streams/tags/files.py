@@ -76,9 +76,9 @@ def wanted(kind: str, values: TagValues) -> dict[str, str]:
     return tags
 
 
-def read_tags(path: Path) -> dict[str, str | None]:
+def read_tags(path: Path, kind: str | None = None) -> dict[str, str | None]:
     """The file's current analysis tags, by normalised name (None where absent)."""
-    kind = kind_of(path)
+    kind = kind or kind_of(path)
     names = ("bpm", "key", "replaygain_track_gain", "replaygain_track_peak", "r128_track_gain")
     out: dict[str, str | None] = dict.fromkeys(names)
     if kind == "mp3":
@@ -109,10 +109,13 @@ def read_tags(path: Path) -> dict[str, str | None]:
     return out
 
 
-def changes(path: Path, values: TagValues) -> dict[str, tuple[str | None, str]]:
-    """name -> (current, wanted) for the tags a write would change; empty if none."""
-    current = read_tags(path)
-    return {name: (current[name], value) for name, value in wanted(kind_of(path), values).items()
+def changes(path: Path, values: TagValues,
+            kind: str | None = None) -> dict[str, tuple[str | None, str]]:
+    """name -> (current, wanted) for the tags a write would change; empty if none.
+    `kind` if the caller knows it already (each kind_of parses the file)."""
+    kind = kind or kind_of(path)
+    current = read_tags(path, kind)
+    return {name: (current[name], value) for name, value in wanted(kind, values).items()
             if current[name] != value}
 
 
@@ -206,10 +209,10 @@ def prepare_write(path: Path, values: TagValues,
     current = content_hash(path)
     if not accept(current):
         raise ContentMismatch(path, current)
-    todo = changes(path, values)
+    kind = kind_of(path)
+    todo = changes(path, values, kind)
     if not todo:
         return None
-    kind = kind_of(path)
     # A unique name: a write abandoned by a timeout may still run beside its retry.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)

@@ -26,7 +26,8 @@ replay_app = typer.Typer(help="Rebuild read models from the retained topics.",
 @replay_app.command("projections")
 def replay_projections(
     only: Annotated[list[str] | None, typer.Option(
-        help="postgres | neo4j | redis (repeatable; default all three).")] = None,
+        help="postgres | neo4j | redis | tags (repeatable; default the first three).",
+    )] = None,
     to_offset: Annotated[int | None, typer.Option(
         help="Rebuild only records below this offset in every partition.")] = None,
     prefix: Annotated[str, typer.Option(help="Topic name prefix.")] = "tracktion",
@@ -34,9 +35,10 @@ def replay_projections(
 ) -> None:
     """Reset the chosen projections and rebuild them from offset 0 (stop their worker first)."""
     stores = only or list(STORES)
-    bad = [s for s in stores if s not in STORES]
+    # tags only when named: it rewrites files (only those whose tags differ, though)
+    bad = [s for s in stores if s not in (*STORES, "tags")]
     if bad:
-        raise typer.BadParameter(f"unknown projection(s) {bad}; choose from {STORES}")
+        raise typer.BadParameter(f"unknown projection(s) {bad}; choose from {STORES} or tags")
     settings = get_settings()
     results = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),

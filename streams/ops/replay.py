@@ -56,11 +56,20 @@ async def replay_store(settings: Settings, prefix: str, store: str,
         raise ReplayRefusedError(
             f"{store}: consumer group {group} has {members} live member(s); stop the "
             "projections worker (SIGTERM) first, replay, then start it again")
-    spec: Any = build_spec(store, settings, prefix)
+    if store == "tags":  # re-applies every latest analysis; rewrites only tags that differ
+        from projections.tags.writer import tags_spec
+        from schemas.topics import analysis_topic
+        from streams.worker.tags_role import BATCH_SIZE
+
+        spec: Any = tags_spec(settings.redis_url, f"{prefix}:", settings.tags_key_notation)
+        topics, batch_size = [analysis_topic(prefix)], BATCH_SIZE
+    else:
+        spec = build_spec(store, settings, prefix)
+        topics, batch_size = source_topics(prefix), 2000
     await spec.writer.setup()
     await spec.writer.reset(spec.projector.name)
     runner: ProjectionRunner[Any] = ProjectionRunner(
-        spec, settings, source_topics(prefix), group_id=group, batch_size=2000)
+        spec, settings, topics, group_id=group, batch_size=batch_size)
     runner.stop_before = stop_before
     started = time.monotonic()
     reporter = asyncio.create_task(_report(runner, store, on_progress))

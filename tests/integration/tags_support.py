@@ -87,12 +87,10 @@ def runner(settings: Settings, prefix: str) -> ProjectionRunner[object]:
                             group_id=f"{prefix}.projection.tags", batch_size=64)
 
 
-async def project(settings: Settings, prefix: str, reset: bool = False) -> int:
+async def project(settings: Settings, prefix: str) -> int:
     """Run the tags projection in-process until it has caught up; returns events applied."""
     r = runner(settings, prefix)
     try:
-        if reset:
-            await r.spec.writer.reset(r.name)
         return await r.run_until_caught_up(timeout_s=60)
     finally:
         await r.stop()

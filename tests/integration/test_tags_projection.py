@@ -12,6 +12,7 @@ import pytest
 
 from infra.settings import Settings
 from projections.redis.writer import connect
+from streams.ops.replay import replay_store
 from streams.publishing.fileinfo import content_hash
 from streams.tags import files, ours
 from tests.integration.kafka_utils import produce_events
@@ -85,11 +86,11 @@ async def test_latest_analysis_written_foreign_files_skipped_replay_writes_nothi
     assert records[file_id(root, mp3)].is_ours(content_hash(mp3))  # recorded as our write
     assert not [p for p in root.iterdir() if p.name.endswith(".tags")]
 
-    # Replay from offset 0: everything is applied again, nothing is written.
+    # `replay projections --only tags`: from offset 0, all applied again, nothing written.
     tagged = state(root)
     written = counter("tags_written_total")
     mismatched = skipped("hash_mismatch")
-    assert await project(settings, prefix, reset=True) == len(events)
+    assert (await replay_store(settings, prefix, "tags")).events == len(events)
     assert counter("tags_written_total") == written
     assert skipped("hash_mismatch") - mismatched == 1  # our own bytes pass the hash check
     assert state(root) == tagged  # same bytes, same mtimes

@@ -25,6 +25,7 @@ from tests.integration.tags_support import (
     make,
     project,
 )
+from tests.unit.schemas.samples import FEATURES
 from tests.unit.tags.test_files import decoded, easy
 
 SERVICES = ("kafka", "redis")
@@ -62,6 +63,9 @@ async def test_latest_analysis_written_foreign_files_skipped_replay_writes_nothi
     song.tags["title"] = ["Retitled by hand"]  # type: ignore[attr-defined]
     song.save()  # type: ignore[attr-defined]
     gone.unlink()
+    redis = connect(settings.redis_url)
+    cache = f"{prefix}:cache:v{FEATURES.analyzer_version}:"
+    await redis.set(cache + events[1].payload.content_hash, "cached features of a ü.mp3")
     written = counter("tags_written_total")
     before = {r: skipped(r) for r in ("hash_mismatch", "missing", "unsupported")}
     await produce_events(settings.kafka_bootstrap_servers, prefix, events)
@@ -78,12 +82,13 @@ async def test_latest_analysis_written_foreign_files_skipped_replay_writes_nothi
         assert decoded(path) == audio[path.name]  # not one sample changed
         assert easy(path) == others[path.name]  # every other tag kept
     assert files.read_tags(edited)["bpm"] is None  # someone else's audio/tags: left alone
-    redis = connect(settings.redis_url)
     try:
         records = await ours.load(redis, f"{prefix}:", [file_id(root, mp3)])
+        aliased = await redis.get(cache + content_hash(mp3))
     finally:
         await redis.aclose()
     assert records[file_id(root, mp3)].is_ours(content_hash(mp3))  # recorded as our write
+    assert aliased == "cached features of a ü.mp3"  # a re-publish would be a cache hit
     assert not [p for p in root.iterdir() if p.name.endswith(".tags")]
 
     # `replay projections --only tags`: from offset 0, all applied again, nothing written.

@@ -15,6 +15,9 @@ ANALYSIS_DURATION = Histogram(
     ["feature"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128))
 ANALYSIS_QUEUE_DEPTH = Gauge("analysis_queue_depth", "Consumer lag of the analysis group",
                              ["lane"])
+ANALYSIS_STALLED_PARTITIONS = Gauge(
+    "analysis_stalled_partitions",
+    "Analysis lane partitions with records waiting and no committed progress for STALL_TIMEOUT")
 ANALYSIS_FAILURES = Counter("analysis_failures_total", "Failed analyses", ["reason"])
 ANALYSIS_TIMEOUTS = Counter("analysis_timeouts_total", "Analyses killed after ANALYSIS_TIMEOUT")
 ANALYSIS_WORKER_UTILIZATION = Gauge("analysis_worker_utilization",

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     cache_size_mb: int = 64
     queue_max_size: int = 1000
     shutdown_timeout: float = 30.0
+    # A partition of the analysis lanes with records waiting and no committed progress for
+    # this long logs `analysis_stalled` (error) and counts in analysis_stalled_partitions.
+    # Above ANALYSIS_TIMEOUT with its retries: one slow file holds its partition's commits.
+    stall_timeout: float = 300.0
     # Longest one projection batch write may take before it counts as a failed call of its
     # store (the breaker's business). A store that accepts connections but never answers
     # (Neo4j while it starts, a locked table) would otherwise hang the projection, and

@@ -6,6 +6,8 @@ import faust
 
 from infra.settings import Settings
 
+FAUST_DETECTOR_OFF_S = 10 * 365 * 86400.0
+
 
 def create_app(settings: Settings, app_id: str) -> faust.App:
     """A Faust app that only consumes topics we created (no auto-declare, no leader topic).
@@ -46,4 +48,8 @@ def create_app(settings: Settings, app_id: str) -> faust.App:
         producer_linger_ms=5,
         processing_guarantee="at_least_once",
         stream_wait_empty=True,  # on shutdown, finish what is in the buffer before committing
+        # Faust's stall detector measures from the last event taken in, so the first event
+        # after an idle spell "stalled" at once; streams/worker/stall.py replaces it.
+        stream_processing_timeout=FAUST_DETECTOR_OFF_S,
+        broker_commit_livelock_soft_timeout=FAUST_DETECTOR_OFF_S,
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from infra.kafka_admin import ensure_catalogue
 from infra.logging import get_logger
-from infra.metrics import ANALYSIS_QUEUE_DEPTH
+from infra.metrics import ANALYSIS_QUEUE_DEPTH, ANALYSIS_STALLED_PARTITIONS
 from infra.settings import Settings
 from projections.redis.writer import record_lag
 from schemas.envelope import PRIORITIES
@@ -19,6 +20,7 @@ from streams.agents.handler import AnalysisHandler
 from streams.app import create_app
 from streams.pool.pool import AnalysisPool
 from streams.worker.lag import LagMonitor
+from streams.worker.stall import StallDetector
 from streams.worker.web import RouteAdder
 
 log = get_logger("analysis")
@@ -36,6 +38,7 @@ class AnalysisRole:
         self._app: Any = None
         self._redis: Any = None
         self._lag: LagMonitor | None = None
+        self._stalls = StallDetector(settings.stall_timeout)
 
     async def start(self) -> None:
         s = self._settings
@@ -74,7 +77,18 @@ class AnalysisRole:
             per_lane[lane] = per_lane.get(lane, 0) + max(0, end - position)
         for lane, depth in per_lane.items():
             ANALYSIS_QUEUE_DEPTH.labels(lane).set(depth)
+        self._report_stalls(rows)
         await record_lag(self._redis, f"{self._prefix}:", group, rows)
+
+    def _report_stalls(self, rows: list[tuple[str, int, int, int]]) -> None:
+        verdict = self._stalls.observe(rows, time.monotonic())
+        for stall in verdict.stalled:
+            log.error("analysis_stalled", topic=stall.topic, partition=stall.partition,
+                      committed=stall.committed, waiting=stall.waiting,
+                      seconds=round(stall.seconds), stall_timeout=self._stalls.timeout_s)
+        for topic, partition in verdict.recovered:
+            log.info("analysis_stall_recovered", topic=topic, partition=partition)
+        ANALYSIS_STALLED_PARTITIONS.set(verdict.stalled_now)
 
     async def run(self) -> None:
         await self._app.wait_until_stopped()

@@ -30,7 +30,7 @@ def exported_names() -> set[str]:
 
 def referenced(expr: str) -> set[str]:
     tokens = set(re.findall(r"\b([a-z_]+(?:_total|_seconds(?:_bucket)?|_depth|_utilization|_lag|"
-                            r"_state|_bytes))\b", expr))
+                            r"_state|_bytes|_partitions))\b", expr))
     return tokens
 
 

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = 12
     # 1 suits the single local broker; 3 on a cluster (then min.insync.replicas = 2).
     kafka_replication_factor: int = 1
+    # Kafka nodes `tracktion stack up` runs: 1 is the single broker on 9092; 3 a local KRaft
+    # cluster on 19092-19094 (clients then set the servers and factor it prints).
+    kafka_brokers: int = 1
     # No password here: `stack up` generates them into the credentials file (see above).
     database_url: str = "postgresql+asyncpg://tracktion@127.0.0.1:5432/tracktion"
     database_pool_size: int = 10

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from infra import credentials
 from infra.settings import credentials_path
-from infra.stack.base import Progress, Service, StackError, StackPaths, tail
+from infra.stack.base import Progress, Service, StackError, StackPaths, pid_alive, read_pid, tail
+from infra.stack.kafka import KafkaNode, cluster_size, node_name, parse_node_name
 
 # Start order matters only for waiting: everything is spawned first, then each is awaited.
 SERVICE_MODULES: dict[str, str] = {
@@ -34,17 +35,72 @@ def default_paths(state: Path | None = None) -> StackPaths:
     return StackPaths(repo=root, state=(state or get_settings().stack_dir).resolve())
 
 
-def load_services(paths: StackPaths, names: list[str] | None = None) -> list[Service]:
-    wanted = names or list(SERVICE_MODULES)
-    unknown = [n for n in wanted if n not in SERVICE_MODULES]
+def load_services(paths: StackPaths, names: list[str] | None = None,
+                  kafka_brokers: int | None = None) -> list[Service]:
+    """The services named (default: all), "kafka-<n>" being node n of the local cluster.
+
+    With `kafka_brokers` (else KAFKA_BROKERS) above 1, "kafka" stands for every node of that
+    cluster instead of the single broker.
+    """
+    wanted = expand_names(paths, names, kafka_brokers)
+    unknown = [n for n in wanted if n not in SERVICE_MODULES and parse_node_name(n) is None]
     if unknown:
-        raise StackError(f"unknown service(s) {unknown}; known: {', '.join(SERVICE_MODULES)}")
+        raise StackError(f"unknown service(s) {unknown}; known: {', '.join(SERVICE_MODULES)}, "
+                         f"kafka-1..kafka-N (nodes of the --kafka-brokers N cluster)")
     services: list[Service] = []
     for name in wanted:
+        node = parse_node_name(name)
+        if node is not None:
+            services.append(KafkaNode(paths, node, cluster_size(paths, kafka_brokers)))
+            continue
         module_name, cls_name = SERVICE_MODULES[name].split(":")
         cls = getattr(importlib.import_module(module_name), cls_name)
         services.append(cls(paths))
     return services
+
+
+def expand_names(paths: StackPaths, names: list[str] | None,
+                 kafka_brokers: int | None = None) -> list[str]:
+    from infra.settings import get_settings
+
+    brokers = kafka_brokers if kafka_brokers is not None else get_settings().kafka_brokers
+    if brokers < 1:
+        raise StackError(f"--kafka-brokers/KAFKA_BROKERS must be 1 or more, not {brokers}")
+    wanted = list(names or SERVICE_MODULES)
+    if brokers == 1:
+        return wanted
+    size = cluster_size(paths, brokers)
+    if size != brokers:
+        raise StackError(f"the Kafka cluster in {paths.state} was formatted with {size} nodes, "
+                         f"not {brokers}; use --kafka-brokers {size}")
+    nodes = [node_name(n) for n in range(1, size + 1)]
+    expanded: list[str] = []
+    for name in wanted:
+        expanded.extend(nodes if name == "kafka" else [name])
+    return list(dict.fromkeys(expanded))  # "kafka kafka-2" must not start node 2 twice
+
+
+def running_cluster_nodes(paths: StackPaths) -> list[str]:
+    """Names of the cluster nodes in `paths` whose recorded process is alive."""
+    found = []
+    for pid_file in sorted(paths.state.glob("kafka-*/kafka-*.pid")):
+        node = parse_node_name(pid_file.stem)
+        pid = read_pid(pid_file)
+        if node is not None and pid_file.parent.name == pid_file.stem and pid is not None \
+                and pid_alive(pid):
+            found.append(pid_file.stem)
+    return found
+
+
+def _with_running_nodes(paths: StackPaths, names: list[str] | None,
+                        kafka_brokers: int | None) -> list[str] | None:
+    """`status` and `down` of everything also cover cluster nodes that are running, so a
+    started cluster is never invisible (or left running) when KAFKA_BROKERS is unset."""
+    if names is not None:
+        return names
+    expanded = expand_names(paths, None, kafka_brokers)
+    extra = [n for n in running_cluster_nodes(paths) if n not in expanded]
+    return expanded + extra if extra else None
 
 
 @dataclass(frozen=True)
@@ -83,14 +139,17 @@ def wait_until_up(service: Service, timeout: float) -> None:
     )
 
 
-def up(paths: StackPaths, names: list[str] | None, progress: Progress) -> dict[str, float]:
+def up(paths: StackPaths, names: list[str] | None, progress: Progress,
+       kafka_brokers: int | None = None) -> dict[str, float]:
     """Install what is missing, start what is down, wait until every service answers.
 
     Returns seconds spent per phase, so callers can report cold vs warm start times.
     """
-    if credentials.ensure():
+    services = load_services(paths, names, kafka_brokers)
+    # Kafka needs no credentials: starting cluster nodes alone leaves the file alone (the
+    # tests start clusters in state dirs of their own).
+    if not all(isinstance(s, KafkaNode) for s in services) and credentials.ensure():
         progress(f"credentials generated into {credentials_path()} (mode 0600)")
-    services = load_services(paths, names)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     for svc in services:
@@ -146,15 +205,19 @@ def _apply_credentials(svc: Service, progress: Progress) -> None:
                          f"after a restart. Log: {svc.log_file}\n{tail(svc.log_file, 15)}")
 
 
-def down(paths: StackPaths, names: list[str] | None, progress: Progress) -> None:
-    for svc in reversed(load_services(paths, names)):
+def down(paths: StackPaths, names: list[str] | None, progress: Progress,
+         kafka_brokers: int | None = None) -> None:
+    for svc in reversed(load_services(paths, _with_running_nodes(paths, names, kafka_brokers),
+                                      kafka_brokers)):
         progress(f"{svc.name}: stopping")
         svc.stop()
 
 
-def status(paths: StackPaths, names: list[str] | None = None) -> list[ServiceStatus]:
+def status(paths: StackPaths, names: list[str] | None = None,
+           kafka_brokers: int | None = None) -> list[ServiceStatus]:
     result = []
-    for svc in load_services(paths, names):
+    for svc in load_services(paths, _with_running_nodes(paths, names, kafka_brokers),
+                             kafka_brokers):
         ok = _answers(svc)
         version = ""
         if ok:

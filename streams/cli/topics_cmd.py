@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -31,14 +32,29 @@ def create(prefix: PrefixOpt = "tracktion",
 @app.command("describe")
 def describe(prefix: PrefixOpt = "tracktion",
              json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+             partitions: Annotated[bool, typer.Option(
+                 "--partitions", help="Also one row per partition: leader, replicas, ISR.")
+             ] = False,
              ) -> None:
-    """Show each catalogue topic: exists, partitions, retention, purpose."""
+    """Show each catalogue topic: exists, partitions, replicas, min ISR, retention, purpose."""
     states = asyncio.run(describe_topics(get_settings().kafka_bootstrap_servers, prefix))
     if json_out:
-        typer.echo(json.dumps([s.__dict__ for s in states], indent=2))
+        typer.echo(json.dumps([{**asdict(s), "under_replicated": s.under_replicated}
+                               for s in states], indent=2))
         return
-    table = Table("topic", "exists", "partitions", "retention.ms", "purpose")
+    table = Table("topic", "exists", "partitions", "RF", "min ISR", "under-replicated",
+                  "retention.ms", "purpose")
     for s in states:
-        table.add_row(s.name, "yes" if s.exists else "no", str(s.partitions), s.retention_ms,
-                      s.purpose)
+        table.add_row(s.name, "yes" if s.exists else "no", str(s.partitions),
+                      str(s.replication_factor or "-"), s.min_insync_replicas or "-",
+                      str(s.under_replicated) if s.exists else "-", s.retention_ms, s.purpose)
     Console().print(table)
+    if partitions:
+        detail = Table("topic", "partition", "leader", "replicas", "ISR")
+        for s in states:
+            for p in s.partition_states:
+                # -1 is Kafka's "no leader": every replica of the partition is down.
+                detail.add_row(s.name, str(p.partition), str(p.leader) if p.leader >= 0
+                               else "none", ",".join(map(str, p.replicas)),
+                               ",".join(map(str, p.isr)))
+        Console().print(detail)

@@ -302,58 +302,9 @@ def load_avg() -> list[float]:
 
 async def cleanup_namespace(prefix: str) -> None:
     """Drop everything the run created under `prefix`; each step is best effort."""
-    import aio_pika
-    from aiokafka.admin import AIOKafkaAdminClient
-    from neo4j import AsyncGraphDatabase
-
-    from infra.amqp import Topology
     from infra.settings import get_settings
-    from projections.redis.writer import connect, delete_prefix
-    from schemas.topics import catalogue
+    from streams.ops.namespace import drop_namespace
 
-    s = get_settings()
-    steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
-
-    async def postgres() -> None:
-        conn = await pg_connect()
-        try:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {prefix} CASCADE")
-        finally:
-            await conn.close()
-
-    async def neo4j() -> None:
-        driver = AsyncGraphDatabase.driver(s.neo4j_uri, auth=(s.neo4j_user, s.neo4j_password))
-        try:
-            await driver.execute_query("MATCH (n {ns: $ns}) DETACH DELETE n", ns=prefix)
-        finally:
-            await driver.close()
-
-    async def redis() -> None:
-        client = connect(s.redis_url)
-        try:
-            await delete_prefix(client, f"{prefix}:")
-        finally:
-            await client.aclose()
-
-    async def kafka() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap_servers)
-        await admin.start()
-        try:
-            await admin.delete_topics([t.name for t in catalogue(prefix)])
-        finally:
-            await admin.close()
-
-    async def rabbitmq() -> None:
-        connection = await aio_pika.connect(s.rabbitmq_url)
-        async with connection:
-            channel = await connection.channel()
-            await channel.queue_delete(Topology(prefix).queue)
-            await channel.exchange_delete(Topology(prefix).exchange)
-
-    steps = [("postgres", postgres), ("neo4j", neo4j), ("redis", redis), ("kafka", kafka),
-             ("rabbitmq", rabbitmq)]
-    for name, step in steps:
-        try:
-            await asyncio.wait_for(step(), timeout=60)
-        except Exception as exc:  # clean-up must not hide the result
-            print(f"cleanup {name} of {prefix}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    for store, exc in (await drop_namespace(get_settings(), prefix)).items():
+        # clean-up must not hide the result
+        print(f"cleanup {store} of {prefix}: {type(exc).__name__}: {exc}", file=sys.stderr)

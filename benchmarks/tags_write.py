@@ -32,14 +32,14 @@ from infra.kafka_admin import ensure_topics
 from infra.logging import configure_logging
 from infra.settings import get_settings
 from projections.base import Positioned
-from projections.redis.writer import connect, delete_prefix
 from projections.runner import ProjectionRunner
 from projections.tags.apply import TagIntents
 from projections.tags.writer import tags_spec
 from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload, Features
 from schemas.codec import AnyEvent
 from schemas.envelope import file_id_for
-from schemas.topics import analysis_topic, catalogue
+from schemas.topics import analysis_topic
+from streams.ops.namespace import drop_namespace
 from streams.publishing.fileinfo import content_hash
 
 TARGET_FILES_PER_S = 200.0
@@ -130,12 +130,7 @@ async def run(n: int) -> dict[str, Any]:
             replay_wall = time.perf_counter() - started
     finally:
         await runner.stop()
-        redis = connect(settings.redis_url)
-        try:
-            await delete_prefix(redis, f"{prefix}:")
-        finally:
-            await redis.aclose()
-        await delete_topics(settings.kafka_bootstrap_servers, prefix)
+        await drop_namespace(settings, prefix, ("redis", "kafka"))
     rate = applied / wall
     return {
         "files": n, "formats": "mp3 + flac alternating", "seconds_per_file": SECONDS,
@@ -148,19 +143,6 @@ async def run(n: int) -> dict[str, Any]:
         "load_avg_before_after": [load0, load1],
         "machine_cpu": machine_cpu_delta(machine0, machine1, ours_cpu),
     }
-
-
-async def delete_topics(bootstrap: str, prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([s.name for s in catalogue(prefix)])
-    except Exception:
-        pass  # unique names keep leftovers harmless
-    finally:
-        await admin.close()
 
 
 def main() -> None:

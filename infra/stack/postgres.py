@@ -7,11 +7,10 @@ import pwd
 import signal
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 
-from infra.settings import credentials_path, get_settings
+from infra import credentials
 from infra.stack._asyncping import run_probe
 from infra.stack.base import (
     Progress,
@@ -223,12 +222,7 @@ class Postgres(Service):
 
 
 def app_login() -> tuple[str, str]:
-    """The application's Postgres user and password, from DATABASE_URL (credentials file)."""
-    url = urlsplit(get_settings().database_url)
-    if not url.username or not url.password:
-        raise StackError("DATABASE_URL has no user and password: run `tracktion stack up`, "
-                         f"which generates them into {credentials_path()}")
-    return url.username, url.password
+    return credentials.login("DATABASE_URL")
 
 
 def _live_postgres(pid: int) -> bool:

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 from aiormq.exceptions import ConnectionNotAllowed, ProbableAuthenticationError
 
-from infra.settings import credentials_path, get_settings
+from infra import credentials
+from infra.settings import get_settings
 from infra.stack._asyncping import port_open, run_probe, wait_port
 from infra.stack.base import (
     Progress,
@@ -165,10 +166,8 @@ class RabbitMQ(Service):
 
     def _app_url(self) -> str:
         url = urlsplit(get_settings().rabbitmq_url)
-        if not url.username or not url.password:
-            raise StackError("RABBITMQ_URL has no user and password: run `tracktion stack up`, "
-                             f"which generates them into {credentials_path()}")
-        netloc = f"{url.username}:{url.password}@127.0.0.1:{self.port}"
+        user, password = credentials.login("RABBITMQ_URL")
+        netloc = f"{user}:{password}@127.0.0.1:{self.port}"
         return urlunsplit(url._replace(netloc=netloc))
 
     def _logs_in(self, url: str) -> bool:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import redis as redis_client
 from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, ResponseError
 from redis.retry import Retry
 
-from infra.settings import credentials_path, get_settings
-from infra.stack.base import Progress, Service, StackError, require_binary, spawn
+from infra import credentials
+from infra.stack.base import Progress, Service, require_binary, spawn
 
 # The application's ACL user may run every data command on every key, but no @admin command
 # (CONFIG, SHUTDOWN, DEBUG, MONITOR, ACL, REPLICAOF, SAVE...) and no FLUSHALL/FLUSHDB/KEYS:
@@ -19,12 +17,7 @@ APP_RULES = "~* &* +@all -@admin -flushall -flushdb -keys"
 
 
 def app_login() -> tuple[str, str]:
-    """The application's Redis user and password, from REDIS_URL (credentials file)."""
-    url = urlsplit(get_settings().redis_url)
-    if not url.username or not url.password:
-        raise StackError("REDIS_URL has no user and password: run `tracktion stack up`, "
-                         f"which generates them into {credentials_path()}")
-    return url.username, url.password
+    return credentials.login("REDIS_URL")
 
 
 class Redis(Service):

@@ -34,6 +34,16 @@ def connect(url: str) -> Redis:
     return Redis.from_url(url, decode_responses=True)
 
 
+async def read_checkpoints(redis: Redis, prefix: str, projection: str) -> Checkpoints:
+    """A projection's checkpoints kept in Redis: one hash, field "topic:partition"."""
+    raw: dict[Any, Any] = await redis.hgetall(keys.checkpoint(prefix, projection))
+    out: Checkpoints = {}
+    for field, offset in raw.items():
+        topic, _, partition = keys.text(field).rpartition(":")
+        out[(topic, int(partition))] = int(keys.text(offset))
+    return out
+
+
 def progress_spec(redis_url: str,
                   prefix: str = keys.DEFAULT_PREFIX) -> ProjectionSpec[ProgressIntents]:
     """What a ProjectionRunner needs to run this projection (it consumes the file lanes and
@@ -80,12 +90,7 @@ class RedisProgressWriter:
         await self._redis.script_load(PROGRESS_LUA)
 
     async def load_checkpoints(self, projection: str) -> Checkpoints:
-        raw: dict[Any, Any] = await self._redis.hgetall(keys.checkpoint(self.prefix, projection))
-        out: Checkpoints = {}
-        for field, offset in raw.items():
-            topic, _, partition = keys.text(field).rpartition(":")
-            out[(topic, int(partition))] = int(keys.text(offset))
-        return out
+        return await read_checkpoints(self._redis, self.prefix, projection)
 
     async def write(self, projection: str, intents: ProgressIntents,
                     checkpoints: Checkpoints) -> None:

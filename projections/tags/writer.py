@@ -18,14 +18,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from redis.asyncio import Redis
 
 from infra.logging import get_logger
 from projections.base import Checkpoints, ProjectionSpec
 from projections.redis import keys
-from projections.redis.writer import connect
+from projections.redis.writer import connect, read_checkpoints
 from projections.tags.apply import TagIntents, TagsProjector, TagTarget
 from projections.tags.metrics import TAGS_SKIPPED, TAGS_UP_TO_DATE, TAGS_WRITTEN
 from streams.tags import files, ours
@@ -123,12 +122,7 @@ class TagsWriter:
         await self._redis.ping()  # nothing to create; fail early if Redis is not there
 
     async def load_checkpoints(self, projection: str) -> Checkpoints:
-        raw: dict[Any, Any] = await self._redis.hgetall(keys.checkpoint(self.prefix, projection))
-        out: Checkpoints = {}
-        for field, offset in raw.items():
-            topic, _, partition = keys.text(field).rpartition(":")
-            out[(topic, int(partition))] = int(keys.text(offset))
-        return out
+        return await read_checkpoints(self._redis, self.prefix, projection)
 
     async def write(self, projection: str, intents: TagIntents,
                     checkpoints: Checkpoints) -> None:

@@ -5,14 +5,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
-from neo4j import AsyncGraphDatabase
-
 from infra.corpus.generate import generate_corpus
 from infra.settings import Settings
-from projections.redis.writer import connect, delete_prefix
-from schemas.topics import catalogue
+from streams.ops.namespace import drop_namespace
 
 CORPUS_CACHE = Path(__file__).resolve().parents[2] / ".stack" / "test-corpus"
 
@@ -32,27 +27,9 @@ def free_port() -> int:
 
 
 async def cleanup_namespace(settings: Settings, prefix: str) -> None:
-    conn = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {prefix} CASCADE")
-    finally:
-        await conn.close()
-    driver = AsyncGraphDatabase.driver(settings.neo4j_uri,
-                                       auth=(settings.neo4j_user, settings.neo4j_password))
-    try:
-        await driver.execute_query("MATCH (n {ns: $ns}) DETACH DELETE n", ns=prefix)
-    finally:
-        await driver.close()
-    redis = connect(settings.redis_url)
-    try:
-        await delete_prefix(redis, f"{prefix}:")
-    finally:
-        await redis.aclose()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([s.name for s in catalogue(prefix)])
-    except Exception:
-        pass  # unique names keep leftovers harmless
-    finally:
-        await admin.close()
+    """Drop the test's namespace; a store that refuses fails the test (Kafka leftovers under
+    a unique name are harmless)."""
+    failed = await drop_namespace(settings, prefix, ("postgres", "neo4j", "redis", "kafka"))
+    failed.pop("kafka", None)
+    if failed:
+        raise RuntimeError(f"cleanup of {prefix} failed: {failed}")

@@ -7,17 +7,16 @@ import subprocess
 from pathlib import Path
 
 import msgspec
-from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
-from projections.redis.writer import connect, delete_prefix
 from projections.runner import ProjectionRunner
 from projections.tags.writer import tags_spec
 from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload
 from schemas.envelope import file_id_for
-from schemas.topics import analysis_topic, catalogue
+from schemas.topics import analysis_topic
+from streams.ops.namespace import drop_namespace as drop_stores
 from streams.publishing.fileinfo import content_hash
 from tests.unit.schemas.samples import FEATURES
 
@@ -66,19 +65,7 @@ async def create_topics(settings: Settings, prefix: str) -> None:
 
 
 async def drop_namespace(settings: Settings, prefix: str) -> None:
-    redis = connect(settings.redis_url)
-    try:
-        await delete_prefix(redis, f"{prefix}:")
-    finally:
-        await redis.aclose()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([s.name for s in catalogue(prefix)])
-    except Exception:
-        pass  # unique names keep leftovers harmless
-    finally:
-        await admin.close()
+    await drop_stores(settings, prefix, ("redis", "kafka"))  # leftovers: unique names
 
 
 def runner(settings: Settings, prefix: str) -> ProjectionRunner[object]:

@@ -1,0 +1,87 @@
+"""Drop everything one namespace (topic and store prefix) created, in every store.
+
+Tests and benchmarks run side by side in the one set of servers, each under its own prefix;
+this is the one place that knows where a prefix leaves things: a Postgres schema, Neo4j
+nodes tagged `ns`, Redis keys, the Kafka topic catalogue and the RabbitMQ queue/exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+
+from infra.settings import Settings
+
+STORES = ("postgres", "neo4j", "redis", "kafka", "rabbitmq")
+
+
+async def drop_namespace(settings: Settings, prefix: str,
+                         stores: Iterable[str] = STORES,
+                         timeout_s: float = 60.0) -> dict[str, BaseException]:
+    """Each store is tried even if another fails; returns the failures by store."""
+    steps: dict[str, Callable[[Settings, str], Awaitable[None]]] = {
+        "postgres": _postgres, "neo4j": _neo4j, "redis": _redis, "kafka": _kafka,
+        "rabbitmq": _rabbitmq}
+    failed: dict[str, BaseException] = {}
+    for store in stores:
+        try:
+            await asyncio.wait_for(steps[store](settings, prefix), timeout_s)
+        except Exception as exc:  # the caller decides which failures matter
+            failed[store] = exc
+    return failed
+
+
+async def _postgres(settings: Settings, prefix: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {prefix} CASCADE")  # created unquoted
+    finally:
+        await conn.close()
+
+
+async def _neo4j(settings: Settings, prefix: str) -> None:
+    from neo4j import AsyncGraphDatabase
+
+    driver = AsyncGraphDatabase.driver(settings.neo4j_uri,
+                                       auth=(settings.neo4j_user, settings.neo4j_password))
+    try:
+        await driver.execute_query("MATCH (n {ns: $ns}) DETACH DELETE n", ns=prefix)
+    finally:
+        await driver.close()
+
+
+async def _redis(settings: Settings, prefix: str) -> None:
+    from projections.redis.writer import connect, delete_prefix
+
+    client = connect(settings.redis_url)
+    try:
+        await delete_prefix(client, f"{prefix}:")
+    finally:
+        await client.aclose()
+
+
+async def _kafka(settings: Settings, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from schemas.topics import catalogue
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([t.name for t in catalogue(prefix)])
+    finally:
+        await admin.close()
+
+
+async def _rabbitmq(settings: Settings, prefix: str) -> None:
+    import aio_pika
+
+    from infra.amqp import Topology
+
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(Topology(prefix).queue)
+        await channel.exchange_delete(Topology(prefix).exchange)

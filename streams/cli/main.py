@@ -11,6 +11,7 @@ from streams.cli import (
     demo_cmd,
     export_cmd,
     graph_query_cmd,
+    namespace_cmd,
     ops_cmd,
     progress_cmd,
     publish_cmd,
@@ -44,6 +45,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(query_cmd.app, name="query")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(tags_cmd.app, name="tags")
+app.add_typer(namespace_cmd.app, name="namespace")
 graph_query_cmd.register(query_cmd.app)  # `query mix` and `query playlist`
 app.command("analyze-file")(analyze_cmd.analyze_file)
 app.add_typer(corpus_cmd.app, name="corpus")

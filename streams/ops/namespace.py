@@ -70,7 +70,10 @@ async def _kafka(settings: Settings, prefix: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        await admin.delete_topics([t.name for t in catalogue(prefix)])
+        present = set(await admin.list_topics())  # deleting a missing topic is an error
+        names = [t.name for t in catalogue(prefix) if t.name in present]
+        if names:
+            await admin.delete_topics(names)
     finally:
         await admin.close()
 

@@ -425,17 +425,21 @@ class KafkaNode(Service):
             self.config.write_text(text)
 
     def _cds(self, java: str) -> list[str]:
-        """As Kafka._cds, with one archive for all nodes in the cluster dir. Only node 1
-        records it (at its clean exit): three JVMs writing one file at once would corrupt it."""
+        """As Kafka._cds. The single broker's archive is keyed on the same JDK and jars and
+        was recorded with the same class path, so it is used (mapped read-only) when there is
+        one; else one archive for all nodes in the cluster dir, recorded by node 1 alone at
+        its clean exit: three JVMs writing one file at once would corrupt it."""
         jvm = Path(java).resolve()
         libjvm = jvm.parents[1] / "lib" / "server" / "libjvm.so"
         files = [libjvm if libjvm.exists() else jvm, *sorted(self.lib.glob("*.jar"))]
         key = ",".join(f"{f}:{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files)
+        name = f"classes-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsa"
         folder = self.paths.state / CLUSTER_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        archive = folder / f"classes-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsa"
-        if archive.exists():
-            return [f"-XX:SharedArchiveFile={archive}"]
+        for archive in (self.lib.parent / name, folder / name):
+            if archive.exists():
+                return [f"-XX:SharedArchiveFile={archive}"]
+        archive = folder / name
         if self.node_id != 1:
             return []
         for stale in folder.glob("classes-*.jsa"):

@@ -56,7 +56,8 @@ def up(services: ServicesArg = None,
     if nodes:
         # The settings cannot find the cluster by themselves (the single broker stays the
         # default), so say what its clients set.
-        console.print(f"kafka cluster: clients use  {client_env(cluster_size(paths))}")
+        console.print(f"kafka cluster: clients use  {client_env(cluster_size(paths))}",
+                      soft_wrap=True)  # one line, to copy whole
 
 
 def _cluster_nodes(paths: StackPaths, services: list[str] | None,
@@ -90,7 +91,7 @@ def status(services: ServicesArg = None, kafka_brokers: BrokersOpt = None) -> No
             for line in row.detail.splitlines():
                 console.print(f"    {line}", style="dim", markup=False, highlight=False)
     if summary:
-        console.print(summary, markup=False, highlight=False)
+        console.print(summary, markup=False, highlight=False, soft_wrap=True)
     if not all(r.up for r in rows):
         raise typer.Exit(1)
 
@@ -116,8 +117,8 @@ def _quorum(paths: StackPaths, up_nodes: list[str]) -> tuple[dict[str, str], str
     leader = f"kafka-{quorum.leader_id}" if quorum.leader_id >= 0 else "none (election)"
     return roles, (f"kafka cluster: quorum leader {leader} (epoch {quorum.leader_epoch}), "
                    f"voters {sorted(quorum.voters)}, brokers registered "
-                   f"{list(quorum.brokers)}, max voter lag {quorum.max_voter_lag}; "
-                   f"clients: {client_env(size)}")
+                   f"{list(quorum.brokers)}, max voter lag {quorum.max_voter_lag}\n"
+                   f"kafka cluster: clients use  {client_env(size)}")
 
 
 @app.command("logs")

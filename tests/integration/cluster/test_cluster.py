@@ -175,7 +175,7 @@ async def test_broker_killed_mid_write(cluster: Cluster, uid: str) -> None:
             watcher.cancel()
     print(f"\n[cluster] SIGKILL of kafka-{victim} (led {len(led)}/6 partitions; quorum leader "
           f"was kafka-{quorum_leader}) with {acked_at_kill}/{RECORDS // 2 + 1} records acked: "
-          f"new leaders after {failover_s} s; the rest acknowledged {produced_s:.1f} s after "
+          f"new leaders after {_secs(failover_s)}; the rest acknowledged {produced_s:.1f} s after "
           f"the kill")
     assert acked_at_kill > 0  # the stream was flowing; the second half follows the kill
     assert failover_s is not None and failover_s < FAILOVER_LIMIT_S, failover_s
@@ -199,10 +199,14 @@ async def test_broker_killed_mid_write(cluster: Cluster, uid: str) -> None:
             break
         await asyncio.sleep(0.5)
     print(f"[cluster] `stack up kafka-{victim}` after the kill: {restart_s:.1f} s; back in the "
-          f"ISR of all 6 partitions after {rejoined_s} s")
+          f"ISR of all 6 partitions after {_secs(rejoined_s)}")
     assert rejoined_s is not None, f"kafka-{victim} did not rejoin every ISR in 90 s"
     rows = await asyncio.to_thread(manager.status, cluster.paths, ["kafka"], SIZE)
     assert [r.name for r in rows if not r.up] == []
+
+
+def _secs(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
 
 
 async def new_leaders_after(bootstrap: str, topic: str, led: set[int], victim: int,

@@ -1,10 +1,10 @@
 """A real three-node KRaft cluster for this package's tests.
 
-Started once per session by the stack's own code (`manager.up`, the path of
+Started once per test run by the stack's own code (`manager.up`, the path of
 `tracktion stack up kafka --kafka-brokers 3`) in a state dir of its own, `.stack/cluster-test`,
-so it never touches the single broker the rest of the suite uses, and stopped at the end by
-the PIDs it recorded there. Each session starts from fresh data: a new cluster id, new
-voters. The jars are the single broker's, linked and only read.
+so it never touches the single broker the rest of the suite uses, and stopped by the PIDs it
+recorded there once this package's tests are done. Each run starts from fresh data: a new
+cluster id, new voters. The jars are the single broker's, linked and only read.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "cluster: starts a three-node Kafka cluster of its own (about 2 minutes)")
 
 
-@pytest.fixture(scope="session")
+# Package scope: stopped as soon as this package's tests are done, not at the end of a whole
+# suite run (three JVMs would otherwise idle on two cores through every later test).
+@pytest.fixture(scope="package")
 def cluster() -> Iterator[Cluster]:
     main_lib = get_settings().stack_dir.resolve() / "kafka" / "lib"
     if not (main_lib / ".pom.sha256").exists():

@@ -4,13 +4,11 @@ failures carry a reason and land in the dead-letter topic, good files still get 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from infra.corpus.bad_files import click_track, generate_bad_files
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
 from schemas.codec import decode
@@ -30,13 +28,6 @@ EXPECTED: dict[str, set[str]] = {
     "truncated": {"completed", "corrupt"}, "silent": {"silent"},
     "short": {"completed", "too_short"}, "long": {"completed"}, "good": {"completed"},
 }
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"b{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
-    yield name
 
 
 async def publish(settings: Settings, prefix: str, files: dict[str, Path]) -> dict[str, str]:

@@ -8,11 +8,9 @@ import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aio_pika
-import pytest
 
 from infra.amqp import Topology, declare
 from infra.corpus.bad_files import click_track
@@ -23,7 +21,7 @@ from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode, encode
 from schemas.envelope import PRIORITIES, file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
-from schemas.topics import analysis_topic, catalogue, deadletter_topic, lane_topic
+from schemas.topics import analysis_topic, deadletter_topic, lane_topic
 from streams.bridge.bridge import Bridge
 from streams.publishing.publisher import publish_paths
 from streams.publishing.sinks import RabbitSink, event_headers
@@ -38,27 +36,6 @@ from tests.integration.kafka_utils import (
 
 PARTITIONS = 6
 SERVICES = ("kafka", "rabbitmq", "jaeger", "redis")
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    """Isolated topics and RabbitMQ queue/exchange for one test, removed afterwards."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    name = f"t{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, PARTITIONS, name)
-    yield name
-    connection = await aio_pika.connect(settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(Topology(name).queue)
-        await channel.exchange_delete(Topology(name).exchange)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([s.name for s in catalogue(name)])
-    finally:
-        await admin.close()
 
 
 async def lane_records(settings: Settings, prefix: str) -> list[Record]:

@@ -10,44 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
-from schemas.topics import catalogue
 from streams.worker.projections_role import build_spec, source_topics
 from tests.integration.kafka_utils import produce_events, stack_service, wait_until
 from tests.integration.projections.redis_support import batch_events, dump
 
 SERVICES = ("kafka", "redis")
 DEADLINE_S = 2.0
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"c{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
-    yield name
-    client = aioredis.from_url(settings.redis_url)
-    try:
-        for ns in (name, f"{name}ref"):
-            async for key in client.scan_iter(match=f"{ns}:*"):
-                await client.delete(key)
-    finally:
-        await client.aclose()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([t.name for t in catalogue(name)])
-    finally:
-        await admin.close()
 
 
 def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:

@@ -13,14 +13,10 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from infra.corpus.bad_files import click_track
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode
@@ -31,13 +27,6 @@ from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
 SERVICES = ("kafka", "redis")
 STALL_S = 6.0
 BATCH = 8
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"i{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
-    yield name
 
 
 def log_lines(path: Path) -> list[dict[str, Any]]:

@@ -9,33 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from neo4j import AsyncGraphDatabase
 
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.metrics import CIRCUIT_BREAKER_STATE
 from projections.neo4j.queries import dump_namespace
 from projections.runner import ProjectionRunner
 from streams.worker.projections_role import build_spec, source_topics
-from tests.e2e.support import cleanup_namespace
 from tests.integration.kafka_utils import produce_events, stack_service
 from tests.integration.projections.redis_support import batch_events
 
+PARTITIONS = 6
 SERVICES = ("kafka", "neo4j")
 OUTAGE_S = 30.0
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"n{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
-    yield name
-    await cleanup_namespace(settings, f"{name}ref")
-    await cleanup_namespace(settings, name)
 
 
 def stack(action: str) -> None:

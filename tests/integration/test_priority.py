@@ -6,13 +6,9 @@ are published after them. All 20 must be analysed before 10% (200) of the backlo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from infra.corpus.bad_files import click_track
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
 from schemas.codec import decode
@@ -23,15 +19,9 @@ from streams.publishing.fileinfo import read_file_info
 from streams.publishing.sinks import KafkaSink, event_headers
 from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
 
+PARTITIONS = 6
 SERVICES = ("kafka", "redis")
 BACKLOG, URGENT = 2000, 20
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"p{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
-    yield name
 
 
 async def publish_requests(settings: Settings, prefix: str, clip: Path, priority: Priority,

@@ -7,30 +7,20 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
-from tests.e2e.support import cleanup_namespace, free_port
+from tests.e2e.support import free_port
 from tests.integration.kafka_utils import WorkerProcess, stack_service
 
 DEPENDENCIES = ("kafka", "neo4j", "postgres", "redis")
+PARTITIONS = 6
 HEALTH_BUDGET_S = 0.100
 DOWN_WITHIN_S = 5.0
 BACK_WITHIN_S = 15.0
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"r{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
-    yield name
-    await cleanup_namespace(settings, name)
 
 
 async def get(http: aiohttp.ClientSession, port: int, path: str,

@@ -4,34 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import pytest
 from neo4j import AsyncGraphDatabase
 
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.neo4j.queries import dump_namespace
 from projections.redis.writer import connect
 from streams.ops.replay import replay_store
 from streams.worker.projections_role import ProjectionsRole
-from tests.e2e.support import cleanup_namespace
 from tests.integration.kafka_utils import produce_events
 from tests.integration.projections.redis_support import batch_events, dump
 
+PARTITIONS = 6
 SERVICES = ("kafka", "postgres", "neo4j", "redis")
 FILES = 1000
 PG_TABLES = {"tracks": "file_id", "analyses": "analysis_id", "failures": "file_id"}
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"r{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
-    yield name
-    await cleanup_namespace(settings, name)
 
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from infra.corpus.bad_files import click_track
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode
@@ -17,13 +13,6 @@ from streams.publishing.publisher import publish_paths
 from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
 
 SERVICES = ("kafka", "redis")
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"c{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
-    yield name
 
 
 async def completed(settings: Settings, prefix: str) -> list[AnalysisCompleted]:

@@ -13,31 +13,17 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from infra.stack.base import read_pid
 from projections.runner import ProjectionRunner
 from streams.worker.projections_role import build_spec, source_topics
-from tests.e2e.support import cleanup_namespace
 from tests.integration.kafka_utils import produce_events
 from tests.integration.projections.redis_support import batch_events
 from tests.integration.test_neo4j_outage import graph
 
 SERVICES = ("kafka", "neo4j")
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"h{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
-    yield name
-    await cleanup_namespace(settings, f"{name}ref")
-    await cleanup_namespace(settings, name)
 
 
 def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:

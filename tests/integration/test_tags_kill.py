@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import mutagen
@@ -16,20 +15,12 @@ from infra.settings import Settings
 from streams.tags import files
 from tests.e2e.support import free_port
 from tests.integration.kafka_utils import WorkerProcess, produce_events, wait_until
-from tests.integration.tags_support import completed, copies, create_topics, drop_namespace, make
+from tests.integration.tags_support import completed, copies, make
 from tests.unit.tags.test_files import decoded
 
 SERVICES = ("kafka", "redis")
 pytestmark = pytest.mark.integration
 PER_FORMAT = 300
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"tk{uid}"
-    await create_topics(settings, name)
-    yield name
-    await drop_namespace(settings, name)
 
 
 def written_so_far(port: int) -> float:

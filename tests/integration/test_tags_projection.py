@@ -4,7 +4,6 @@ counter, and a replay from scratch writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import mutagen
@@ -19,8 +18,6 @@ from tests.integration.kafka_utils import produce_events
 from tests.integration.tags_support import (
     completed,
     counter,
-    create_topics,
-    drop_namespace,
     file_id,
     make,
     project,
@@ -30,14 +27,6 @@ from tests.unit.tags.test_files import decoded, easy
 
 SERVICES = ("kafka", "redis")
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"tg{uid}"
-    await create_topics(settings, name)
-    yield name
-    await drop_namespace(settings, name)
 
 
 def skipped(reason: str) -> float:

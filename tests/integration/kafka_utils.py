@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import subprocess
@@ -109,9 +110,11 @@ class WorkerProcess:
 
 
 async def wait_until(predicate, timeout_s: float, interval: float = 0.5) -> bool:  # type: ignore[no-untyped-def]
+    """Poll `predicate` (plain or async) until it is true; False past the timeout."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await predicate():
+        result = predicate()
+        if await result if inspect.isawaitable(result) else result:
             return True
         await asyncio.sleep(interval)
     return False

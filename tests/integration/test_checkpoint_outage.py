@@ -42,14 +42,14 @@ async def test_a_rebalance_during_a_store_outage_errors_clearly_then_catches_up(
                               kafka_bootstrap_servers, group_id=f"{prefix}.projection.redis",
                               enable_auto_commit=False)
     try:
-        assert await wait_until(lambda: _true(live.applied >= len(first)), 60, 0.2)
+        assert await wait_until(lambda: live.applied >= len(first), 60, 0.2)
         stack_service("down", "redis")
         try:
             await produce_events(settings.kafka_bootstrap_servers, prefix, rest)
             started = time.monotonic()
             await joiner.start()  # a second member: the live runner's partitions move
             assert await wait_until(
-                lambda: _true(getattr(live, "checkpoints_error", None) is not None), 30, 0.2)
+                lambda: getattr(live, "checkpoints_error", None) is not None, 30, 0.2)
             reported_s = time.monotonic() - started
             assert "no checkpoints from redis within 2 s" in str(live.checkpoints_error)
             await joiner.stop()  # leaves: everything goes back to the live runner
@@ -57,7 +57,7 @@ async def test_a_rebalance_during_a_store_outage_errors_clearly_then_catches_up(
         finally:
             stack_service("up", "redis")
         total = len(first) + len(rest)
-        assert await wait_until(lambda: _true(live.applied >= total), 120, 0.5), live.applied
+        assert await wait_until(lambda: live.applied >= total, 120, 0.5), live.applied
         assert live.checkpoints_error is None and not task.done()
     finally:
         if joiner is not None:
@@ -84,6 +84,3 @@ async def test_a_rebalance_during_a_store_outage_errors_clearly_then_catches_up(
     finally:
         await client.aclose()
 
-
-async def _true(value: bool) -> bool:
-    return value

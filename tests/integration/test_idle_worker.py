@@ -77,7 +77,7 @@ async def test_idle_then_busy_logs_no_error_but_a_real_stall_is_reported(
     stopped: list[int] = []
     try:
         assert await wait_until(
-            lambda: _true(any(e.get("event") == "analysis_role_started" for e in log_lines(log))),
+            lambda: any(e.get("event") == "analysis_role_started" for e in log_lines(log)),
             120), f"worker did not start:\n{log.read_text()[-2000:]}"
         await asyncio.sleep(3 * STALL_S)  # idle for well over the stall timeout
         # A batch, so that records wait on several partitions while one process works.
@@ -97,14 +97,14 @@ async def test_idle_then_busy_logs_no_error_but_a_real_stall_is_reported(
             os.kill(pid, signal.SIGSTOP)
         click_track(lib / "second.mp3", 20.0, 44100, "128k")  # other content: no cache hit
         await publish_paths([lib / "second.mp3"], settings, via="kafka", prefix=prefix)
-        assert await wait_until(lambda: _true(any(
-            e.get("event") == "analysis_stalled" for e in log_lines(log))), 10 * STALL_S), \
+        assert await wait_until(lambda: any(
+            e.get("event") == "analysis_stalled" for e in log_lines(log)), 10 * STALL_S), \
             "a frozen pool was never reported as stalled"
         for pid in stopped:
             os.kill(pid, signal.SIGCONT)
         stopped = []
-        assert await wait_until(lambda: _true(any(
-            e.get("event") == "analysis_stall_recovered" for e in log_lines(log))), 180)
+        assert await wait_until(lambda: any(
+            e.get("event") == "analysis_stall_recovered" for e in log_lines(log)), 180)
     finally:
         for pid in stopped:
             os.kill(pid, signal.SIGCONT)
@@ -112,9 +112,6 @@ async def test_idle_then_busy_logs_no_error_but_a_real_stall_is_reported(
     stalls = [e for e in errors(log) if e.get("event") == "analysis_stalled"]
     assert len(stalls) == 1 and stalls[0]["waiting"] >= 1, errors(log)
 
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def _gte(count: Any, n: int) -> bool:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from typing import Any
 
 from infra.settings import Settings
 from infra.stack.base import read_pid
 from projections.runner import ProjectionRunner
 from streams.worker.projections_role import build_spec, source_topics
-from tests.integration.kafka_utils import produce_events
+from tests.integration.kafka_utils import produce_events, wait_until
 from tests.integration.projections.redis_support import batch_events
 from tests.integration.test_neo4j_outage import graph
 
@@ -30,13 +29,6 @@ def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
     bounded = settings.model_copy(update={"projection_write_timeout": 2.0})
     return ProjectionRunner(build_spec("neo4j", bounded, ns), bounded, source_topics(prefix),
                             group_id=f"{ns}.projection.neo4j", batch_size=50)
-
-
-async def wait_for(predicate: Any, what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 def neo4j_pid(settings: Settings) -> int:
@@ -54,14 +46,14 @@ async def test_a_store_that_never_answers_fails_the_write_and_stop_returns(
     pid = neo4j_pid(settings)
     frozen = False
     try:
-        await wait_for(lambda: live.applied > 0, "the first batch")
+        assert await wait_until(lambda: live.applied > 0, 60), "no first batch"
         failures_before = live.write_failures
         os.kill(pid, signal.SIGSTOP)
         frozen = True
         await produce_events(settings.kafka_bootstrap_servers, prefix, events[100:])
         applied = live.applied
-        await wait_for(lambda: live.write_failures > failures_before,
-                       "the unanswered write to count as a failure", timeout_s=30)
+        assert await wait_until(lambda: live.write_failures > failures_before, 30), \
+            "timed out waiting for the unanswered write to count as a failure"
         assert live.applied == applied, "a batch was applied while Neo4j was frozen"
         await asyncio.wait_for(live.stop(), 15)  # old code: hung until Neo4j woke up
         await asyncio.wait_for(task, 15)

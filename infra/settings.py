@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -89,6 +90,16 @@ class Settings(BaseSettings):
     tags_write: bool = False
     # Key notation of the written (and `tags diff`-compared) initial key tag.
     tags_key_notation: Literal["standard", "camelot", "open_key"] = "standard"
+
+    # This worker's name among its peers: the Kafka client.id of each of its consumers and
+    # producers (so broker logs and group descriptions say which host holds a partition),
+    # the `worker` field of its events, and its Faust state directory. Empty: the hostname.
+    # Set it when several workers share one host (two of them would otherwise look alike).
+    worker_host: str = ""
+
+    @property
+    def host_name(self) -> str:
+        return self.worker_host or socket.gethostname()
 
     web_host: str = "127.0.0.1"
     web_port: int = 6066

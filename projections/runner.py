@@ -110,8 +110,8 @@ class ProjectionRunner(Generic[I]):
         await self.spec.writer.setup()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap_servers, group_id=self.group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            max_partition_fetch_bytes=4 * 1024 * 1024)
+            client_id=f"{self.group_id}-{self._settings.host_name}", enable_auto_commit=False,
+            auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024)
         consumer.subscribe(self.topics, listener=_Rebalance(self))
         # Published before start(): the group join runs in the background and can call
         # _on_assigned before start() returns. Had that callback found no consumer, the

@@ -16,11 +16,14 @@ def create_app(settings: Settings, app_id: str) -> faust.App:
     to join a group and to notice a dead peer; 10 s sessions with 1 s heartbeats make a
     killed worker's partitions move within ~10 s.
     """
-    datadir = settings.stack_dir / "faust" / app_id
+    # Per host as well as per app: two workers of one group on one machine (a test, or a
+    # deployment with WORKER_HOST set per instance) must not share a tables directory.
+    datadir = settings.stack_dir / "faust" / app_id / settings.host_name
     datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     return faust.App(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
+        broker_client_id=f"tracktion-{app_id}-{settings.host_name}",
         key_serializer="raw",
         value_serializer="raw",
         store="memory://",

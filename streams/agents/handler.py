@@ -86,8 +86,10 @@ def _needs_analysis(event: Event) -> FileInfo | None:
 
 class AnalysisHandler:
     def __init__(self, pool: AnalysisPool, cache: ResultCache, emit: Emit, prefix: str,
-                 analyzer_version: int, retry: RetryPolicy | None = None) -> None:
+                 analyzer_version: int, retry: RetryPolicy | None = None,
+                 worker_name: str = WORKER_NAME) -> None:
         self._pool, self._cache, self._emit = pool, cache, emit
+        self._worker = worker_name
         self._prefix = prefix
         self._version = analyzer_version
         self._retry = retry or RetryPolicy()
@@ -172,7 +174,7 @@ class AnalysisHandler:
             causation_id=event.event_id, priority=event.priority,
             event_id=derived_id(event.event_id, "started"),
             payload=AnalysisStartedPayload(path=info.path, content_hash=info.content_hash,
-                                           worker=WORKER_NAME)), wait=False)
+                                           worker=self._worker)), wait=False)
         attempt = 0
         while True:
             attempt += 1
@@ -211,7 +213,7 @@ class AnalysisHandler:
             analysis_id=derived_id(event.event_id, f"analysis-v{self._version}"),
             path=info.path, content_hash=info.content_hash,
             features=msgspec.convert(clean, Features), processing_ms=round(elapsed * 1e3, 1),
-            cached=cached, worker=WORKER_NAME)
+            cached=cached, worker=self._worker)
         await self._send(AnalysisCompleted.create(
             file_id=event.file_id, correlation_id=event.correlation_id,
             causation_id=event.event_id, priority=event.priority,

@@ -37,8 +37,10 @@ def _permanent(error: BaseException | None) -> bool:
 class Bridge:
     def __init__(self, rabbitmq_url: str, kafka_bootstrap: str, prefix: str = "tracktion", *,
                  batch_size: int = 2000, linger_s: float = 0.02, prefetch: int = 8000,
-                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+                 client_id: str = "tracktion-bridge") -> None:
         self._url = rabbitmq_url
+        self._client_id = client_id
         self._topology = Topology(prefix)
         self._prefix = prefix
         self._batch_size = batch_size
@@ -205,7 +207,8 @@ class Bridge:
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            bootstrap_servers=self._kafka_bootstrap, acks="all", enable_idempotence=True,
+            bootstrap_servers=self._kafka_bootstrap, client_id=self._client_id,
+            acks="all", enable_idempotence=True,
             linger_ms=5, max_batch_size=512 * 1024)
 
     async def _produce(self, batch: list[aiormq.abc.DeliveredMessage], routes: list[Route],

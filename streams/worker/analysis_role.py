@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -55,7 +56,7 @@ class AnalysisRole:
                                                  timestamp=None, headers=headers)
 
         handler = AnalysisHandler(self.pool, cache, emit, self._prefix,
-                                  s.analyzer_version)
+                                  s.analyzer_version, worker_name=f"{s.host_name}:{os.getpid()}")
         # Enough concurrent agent actors to keep every pool worker fed, plus a few queued so
         # a freed worker never waits for a fetch.
         register_agents(self._app, handler, self._prefix, s.analysis_max_workers * 2)

@@ -16,7 +16,8 @@ class BridgeRole:
         self._settings = settings
         self._prefix = prefix
         self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, prefix,
-                             max_event_bytes=settings.max_event_bytes)
+                             max_event_bytes=settings.max_event_bytes,
+                             client_id=f"{prefix}.bridge-{settings.host_name}")
 
     async def start(self) -> None:
         await ensure_catalogue(self._settings, self._prefix)

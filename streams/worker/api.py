@@ -1,36 +1,28 @@
 """The read API (JSON) served by the projections worker: tracks, mix, playlist, OpenAPI.
 
-Same queries as `tracktion query ...`; parameters use the same syntax as the CLI options.
-Answers: 400 `{"error"}` for any bad parameter, 404 only for an unknown track, 409 for a
-track not analysed yet, 503 with `Retry-After` while a store is unreachable.
+Same reads as `tracktion query ...` (projections/reads/); parameters use the same syntax as
+the CLI options. Answers: 400 `{"error"}` for any bad parameter, 404 only for an unknown
+track, 409 for a track not analysed yet, 503 with `Retry-After` while a store is
+unreachable (streams/worker/http_errors.py).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Mapping
+import json
+from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
-import neo4j.exceptions
-import sqlalchemy.exc
-import typer
 from aiohttp import web
 
-from infra.logging import get_logger
 from infra.settings import Settings, get_settings
-from projections.postgres.queries import search_tracks
-from projections.postgres.schema import build_tables
-from projections.postgres.writer import make_engine
-from streams.cli.graph_query_cmd import NotAnalysed, UnknownTrack, _mix, _playlist, parse_tolerance
-from streams.cli.query_cmd import track_query
+from projections.reads import DEFAULT_TOLERANCE, parse_tolerance, track_query
+from streams.worker.app_reads import app_reads
+from streams.worker.http_errors import ErrorAnswers, HttpError, error_middleware
 
-log = get_logger("api")
 MAX_TRACKS = 1000
 MAX_CANDIDATES = 200
 MAX_PLAYLIST = 100
 MAX_TEXT = 4096
-RETRY_AFTER_S = 5
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -83,15 +75,8 @@ OPENAPI: dict[str, Any] = {
 }
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-def _option_names(message: str) -> str:
-    """CLI wording ("--bpm-tolerance") to the API's parameter names ("bpm_tolerance")."""
-    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), message)
+class ApiError(HttpError):
+    """A refusal answered as `{"error": message}`."""
 
 
 def text_param(query: Mapping[str, str], name: str, required: bool = False) -> str | None:
@@ -120,88 +105,41 @@ def int_param(query: Mapping[str, str], name: str, default: int, high: int) -> i
 
 
 def tolerance_param(query: Mapping[str, str]) -> float:
-    try:
-        return parse_tolerance(text_param(query, "bpm_tolerance") or "6%")
-    except typer.BadParameter as exc:
-        raise ApiError(400, _option_names(exc.message)) from None
+    return parse_tolerance(text_param(query, "bpm_tolerance") or DEFAULT_TOLERANCE)
 
 
-def store_unreachable(exc: BaseException) -> bool:
-    """Connection-level failures of a store (worth a retry), not errors in the request."""
-    if isinstance(exc, sqlalchemy.exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError) or \
-            store_unreachable(exc.orig)  # type: ignore[arg-type]
-    return isinstance(exc, OSError | TimeoutError | sqlalchemy.exc.TimeoutError
-                      | asyncpg.exceptions.PostgresConnectionError
-                      | asyncpg.exceptions.CannotConnectNowError
-                      | neo4j.exceptions.ServiceUnavailable | neo4j.exceptions.SessionExpired)
+def _json_error(status: int, message: str) -> web.StreamResponse:
+    return web.json_response({"error": message}, status=status)
 
 
-@web.middleware
-async def api_errors(request: web.Request,
-                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                     ) -> web.StreamResponse:
-    """Every failure of /api/* as JSON with the right status; real bugs logged with traces."""
-    if not request.path.startswith("/api/"):
-        return await handler(request)
-    try:
-        for name, value in request.query.items():
-            if "\x00" in name or "\x00" in value:
-                raise ApiError(400, f"{name.replace(chr(0), '')!r} contains a NUL byte")
-        return await handler(request)
-    except ApiError as exc:
-        return web.json_response({"error": exc.message}, status=exc.status)
-    except web.HTTPException:
-        raise
-    except Exception as exc:
-        if store_unreachable(exc):
-            log.warning("api_store_unreachable", path=request.path, error=repr(exc))
-            return web.json_response(
-                {"error": f"a store is unreachable ({type(exc).__name__}); retry later"},
-                status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
-        log.error("api_request_failed", path=request.path, exc_info=exc)
-        return web.json_response({"error": "internal error (logged on the server)"},
-                                 status=500)
+api_errors = error_middleware(ErrorAnswers(
+    name="api", logger="api", covers=lambda path: path.startswith("/api/"),
+    render=_json_error, retry_hint="retry later"))
 
 
 def add_routes(app: web.Application, schema: str, ns: str,
                settings: Settings | None = None) -> None:
-    settings = settings or get_settings()
-    # One pooled engine for the API's lifetime (DATABASE_POOL_* apply); a fresh engine per
-    # request cost ~8 ms against ~0.3 ms from a kept pool.
-    engine = make_engine(settings)
-    tables = build_tables(schema)
+    reads = app_reads(app, settings or get_settings(), schema, ns)
 
     async def tracks(request: web.Request) -> web.Response:
         q = request.query
-        try:
-            query = track_query(text_param(q, "key"), text_param(q, "compatible_with"),
-                                text_param(q, "bpm"), text_param(q, "search"),
-                                text_param(q, "status"), int_param(q, "limit", 50, MAX_TRACKS),
-                                text_param(q, "min_confidence"))
-        except ValueError as exc:
-            raise ApiError(400, _option_names(str(exc))) from None
-        async with engine.connect() as conn:
-            rows = await search_tracks(conn, tables, query)
-        return web.json_response(rows, dumps=_dumps)
-
-    async def close_engine(_: web.Application) -> None:
-        await engine.dispose()
-
-    app.on_cleanup.append(close_engine)
+        query = track_query(text_param(q, "key"), text_param(q, "compatible_with"),
+                            text_param(q, "bpm"), text_param(q, "search"),
+                            text_param(q, "status"), int_param(q, "limit", 50, MAX_TRACKS),
+                            text_param(q, "min_confidence"))
+        return _json(await reads.tracks.tracks(query))
 
     async def mix(request: web.Request) -> web.Response:
         q = request.query
         track, tolerance = text_param(q, "track", required=True), tolerance_param(q)
         limit = int_param(q, "limit", 10, MAX_CANDIDATES)
-        return await _graph(lambda: _mix(ns, track or "", tolerance, limit, settings))
+        return _json(await reads.graph.mix(track or "", tolerance, limit))
 
     async def playlist(request: web.Request) -> web.Response:
         q = request.query
         track, tolerance = text_param(q, "track", required=True), tolerance_param(q)
         length = int_param(q, "length", 10, MAX_PLAYLIST)
-        return await _graph(lambda: _playlist(ns, track or "", tolerance, length, settings))
+        return _json(await reads.graph.playlist(track or "", tolerance, length))
 
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(OPENAPI)
@@ -213,20 +151,9 @@ def add_routes(app: web.Application, schema: str, ns: str,
     app.router.add_get("/openapi.json", openapi)
 
 
-async def _graph(run: Callable[[], Awaitable[Any]]) -> web.Response:
-    try:
-        return web.json_response(await run(), dumps=_dumps)
-    except UnknownTrack as exc:
-        raise ApiError(404, exc.message) from None
-    except NotAnalysed as exc:
-        raise ApiError(409, exc.message) from None
-    except typer.BadParameter as exc:
-        raise ApiError(400, _option_names(exc.message)) from None
-    except ValueError as exc:
-        raise ApiError(400, _option_names(str(exc))) from None
+def _json(value: Any) -> web.Response:
+    return web.json_response(value, dumps=_dumps)
 
 
 def _dumps(value: Any) -> str:
-    import json
-
-    return json.dumps(value, default=str)
+    return json.dumps(value, default=str)  # timestamps and the like as text

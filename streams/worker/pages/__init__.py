@@ -2,7 +2,8 @@
 Failures, Progress (Server-Sent Events) and Trace, over the same reads as the CLI and /api.
 
 Static files are loaded once from this package and served by name; no request names a file
-or a query. Bad parameters get a 400 page, an unreachable store a 503 page.
+or a query. Bad parameters get a 400 page, an unreachable store a 503 page
+(streams/worker/http_errors.py).
 """
 
 from __future__ import annotations
@@ -10,21 +11,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import sqlalchemy.exc
 from aiohttp import web
 
-from infra.logging import get_logger
 from infra.settings import Settings
-from projections.postgres.schema import build_tables
-from projections.postgres.writer import make_engine
 from projections.redis.writer import connect
-from streams.worker.api import store_unreachable
+from streams.worker.app_reads import app_reads
+from streams.worker.http_errors import ErrorAnswers, error_middleware
 from streams.worker.pages import library, live, trace, track
 from streams.worker.pages.context import PageContext
-from streams.worker.pages.params import PageError
 from streams.worker.pages.render import HEADERS, error_page
 
-log = get_logger("pages")
 Handler = Callable[[PageContext, web.Request], Awaitable[web.StreamResponse]]
 ROUTES: dict[str, Handler] = {
     "/library": library.library, "/wheel": library.wheel, "/failures": library.failures,
@@ -41,47 +37,17 @@ def load_static() -> dict[str, tuple[bytes, str]]:
             if p.suffix in _TYPES}
 
 
-def _missing_read_model(exc: BaseException) -> bool:
-    """A schema or table not created yet (a fresh namespace), not a bug in the page."""
-    return isinstance(exc, sqlalchemy.exc.ProgrammingError) and \
-        isinstance(exc.orig, Exception) and "does not exist" in str(exc.orig)
-
-
-@web.middleware
-async def page_errors(request: web.Request,
-                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                      ) -> web.StreamResponse:
-    """Every failure of a page as an HTML page with the right status, bugs logged."""
-    if request.path not in ROUTES:
-        return await handler(request)
-    try:
-        for name, value in request.query.items():
-            if "\x00" in name or "\x00" in value:
-                raise PageError(400, f"{name.replace(chr(0), '')!r} contains a NUL byte")
-        return await handler(request)
-    except PageError as exc:
-        return error_page(exc.status, exc.message)
-    except web.HTTPException:
-        raise
-    except Exception as exc:
-        if _missing_read_model(exc):
-            return error_page(503, "the read model does not exist yet: start the projections "
-                                   "worker (or run `tracktion db upgrade`)")
-        if store_unreachable(exc):
-            log.warning("page_store_unreachable", path=request.path, error=repr(exc))
-            response = error_page(503, f"a store is unreachable ({type(exc).__name__}); "
-                                       "retry in a few seconds")
-            response.headers["Retry-After"] = "5"
-            return response
-        log.error("page_request_failed", path=request.path, exc_info=exc)
-        return error_page(500, "internal error (logged on the server)")
+page_errors = error_middleware(ErrorAnswers(
+    name="page", logger="pages", covers=lambda path: path in ROUTES, render=error_page,
+    retry_hint="retry in a few seconds",
+    missing_read_model="the read model does not exist yet: start the projections worker "
+                       "(or run `tracktion db upgrade`)"))
 
 
 def add_pages(app: web.Application, schema: str, graph_ns: str, redis_prefix: str,
               settings: Settings) -> None:
     """Mount the pages on `app` for one namespace (the projections role's)."""
-    ctx = PageContext(settings=settings, engine=make_engine(settings),
-                      tables=build_tables(schema), graph_ns=graph_ns,
+    ctx = PageContext(settings=settings, reads=app_reads(app, settings, schema, graph_ns),
                       redis=connect(settings.redis_url), redis_prefix=redis_prefix)
     static = load_static()
 
@@ -102,7 +68,6 @@ def add_pages(app: web.Application, schema: str, graph_ns: str, redis_prefix: st
         raise web.HTTPFound("/library")
 
     async def close(_: web.Application) -> None:
-        await ctx.engine.dispose()
         await ctx.redis.aclose()
 
     async def end_streams(_: web.Application) -> None:

@@ -6,18 +6,15 @@ import asyncio
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infra.settings import Settings
-from projections.postgres.schema import Tables
+from projections.reads import Reads
 
 
 @dataclass(frozen=True)
 class PageContext:
     settings: Settings
-    engine: AsyncEngine  # pooled for the server's lifetime, like the JSON API's
-    tables: Tables  # the PostgreSQL schema of this namespace
-    graph_ns: str  # the Neo4j namespace
+    reads: Reads  # PostgreSQL and Neo4j, shared with the JSON API for the app's lifetime
     redis: Redis
     redis_prefix: str  # e.g. "tracktion:"
     # Set at shutdown: open event streams end, or the server would wait for them.

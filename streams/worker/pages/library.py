@@ -8,13 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from projections.postgres.queries import (
-    SORTS,
-    STATUSES,
-    failure_list,
-    library_page,
-    wheel_counts,
-)
+from projections.postgres.queries import SORTS, STATUSES
 from streams.worker.pages.context import PageContext
 from streams.worker.pages.params import PAGE_SIZE, LibraryView, library_view, whole
 from streams.worker.pages.render import e, key_label, link, name_of, num, page, table
@@ -74,9 +68,8 @@ def _pager(view: LibraryView, total: int) -> str:
 
 async def library(ctx: PageContext, request: web.Request) -> web.Response:
     view = library_view(request.query)
-    async with ctx.engine.connect() as conn:
-        total, rows = await library_page(conn, ctx.tables, view.query, view.sort,
-                                         view.descending, view.offset)
+    total, rows = await ctx.reads.tracks.library(view.query, view.sort, view.descending,
+                                                 view.offset)
     headers = [_header(view, s, label) for s, label in _HEADERS]
     first = view.offset + 1 if rows else 0
     caption = f'<span id="count" data-total="{total}">{total}</span> track(s); ' \
@@ -148,8 +141,7 @@ def histogram_svg(bins: list[tuple[int, int]], width: int) -> str:
 
 async def wheel(ctx: PageContext, request: web.Request) -> web.Response:
     width = whole(request.query, "width", 5, 50)
-    async with ctx.engine.connect() as conn:
-        counts, bins = await wheel_counts(conn, ctx.tables, width)
+    counts, bins = await ctx.reads.tracks.wheel(width)
     body = ('<p>Select a key or a tempo bar to list its tracks.</p><div class="charts">'
             f'<section><h2>Camelot wheel</h2>{wheel_svg(counts)}</section>'
             f'<section><h2>Tempo ({width} BPM bins)</h2>{histogram_svg(bins, width)}'
@@ -159,8 +151,7 @@ async def wheel(ctx: PageContext, request: web.Request) -> web.Response:
 
 async def failures(ctx: PageContext, request: web.Request) -> web.Response:
     number = whole(request.query, "page", 1, 100_000)
-    async with ctx.engine.connect() as conn:
-        total, rows = await failure_list(conn, ctx.tables, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+    total, rows = await ctx.reads.tracks.failures(PAGE_SIZE, (number - 1) * PAGE_SIZE)
     cells = ([link("/track", {"id": r["file_id"]}, name_of(r)), e(r["reason"]),
               e(r["message"]), e(r["last_error_at"]),
               f"<code>tracktion reanalyse --file {e(shlex.quote(r['path'] or ''))}</code>"]

@@ -1,5 +1,6 @@
-"""Query parameters of the pages: parsed with the CLI's own parsers, every mistake a
-PageError (a 400 page naming the parameter), never an exception further down."""
+"""Query parameters of the pages: parsed with the read layer's parsers (the CLI's and the
+API's too), every mistake a PageError (a 400 page naming the parameter), never an exception
+further down."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from projections.postgres.queries import SORTS, TrackQuery
-from streams.cli.query_cmd import track_query
+from projections.reads import BadQuery, track_query
+from streams.worker.http_errors import HttpError
 
 PAGE_SIZE = 50
 MAX_TEXT = 4096
@@ -20,10 +22,8 @@ LIBRARY_PARAMS = ("search", "key", "compatible_with", "bpm", "status", "min_conf
                   "sort", "dir", "page")
 
 
-class PageError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+class PageError(HttpError):
+    """A refusal answered as an error page."""
 
 
 def text(query: Mapping[str, str], name: str, required: bool = False) -> str | None:
@@ -56,11 +56,6 @@ def ident(query: Mapping[str, str], name: str, required: bool = False) -> str | 
     return value
 
 
-def _option_names(message: str) -> str:
-    """The CLI parsers' wording ("--min-confidence") to parameter names ("min_confidence")."""
-    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), message)
-
-
 @dataclass(frozen=True)
 class LibraryView:
     """A library view as held in the URL: the filters, the sort and the page number."""
@@ -86,8 +81,8 @@ def library_view(query: Mapping[str, str]) -> LibraryView:
         q = track_query(params.get("key"), params.get("compatible_with"), params.get("bpm"),
                         params.get("search"), params.get("status"), PAGE_SIZE,
                         params.get("min_confidence"))
-    except ValueError as exc:
-        raise PageError(400, _option_names(str(exc))) from None
+    except BadQuery as exc:
+        raise PageError(400, exc.message) from None
     sort = params.get("sort")
     if sort is not None and sort not in SORTS:
         raise PageError(400, f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
 
-from projections.postgres.queries import analysis_history, track_detail
-from streams.cli.graph_query_cmd import NotAnalysed, UnknownTrack, _mix, _playlist
+from projections.reads import NotAnalysed, TrackNotFound
 from streams.worker.pages.context import PageContext
-from streams.worker.pages.params import PageError, ident, whole
+from streams.worker.pages.params import ident, whole
 from streams.worker.pages.render import e, key_label, link, name_of, num, page, table
 
 TOLERANCE = 0.06  # the CLI's default --bpm-tolerance
@@ -60,11 +60,11 @@ def jaeger_ui_link(ui: str, file_id: str) -> str:
     return " · " + link(f"{ui.rstrip('/')}/search", query, "in Jaeger's UI", ' rel="external"')
 
 
-async def _graph(run: Any) -> tuple[dict[str, Any] | None, str]:
+async def _graph(run: Awaitable[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
     """A graph answer, or why there is none (not in the graph yet, not analysed)."""
     try:
         return await run, ""
-    except (UnknownTrack, NotAnalysed) as exc:
+    except (TrackNotFound, NotAnalysed) as exc:
         return None, exc.message
 
 
@@ -82,13 +82,10 @@ _STEP_HEADERS = ("Track", "Artist", "Camelot", "BPM", "Relation", "Tempo ratio",
 async def track(ctx: PageContext, request: web.Request) -> web.Response:
     file_id = ident(request.query, "id", required=True) or ""
     length = whole(request.query, "length", 10, 100)
-    async with ctx.engine.connect() as conn:
-        t = await track_detail(conn, ctx.tables, file_id)
-        history = await analysis_history(conn, ctx.tables, file_id) if t else []
-    if t is None:
-        raise PageError(404, f"no track with file id {file_id!r}")
-    mixes, why = await _graph(_mix(ctx.graph_ns, file_id, TOLERANCE, 20, ctx.settings))
-    path, _ = await _graph(_playlist(ctx.graph_ns, file_id, TOLERANCE, length, ctx.settings))
+    detail = await ctx.reads.tracks.track(file_id)  # TrackNotFound: a 404 page
+    t, history = detail.track, detail.history
+    mixes, why = await _graph(ctx.reads.graph.mix(file_id, TOLERANCE, 20))
+    path, _ = await _graph(ctx.reads.graph.playlist(file_id, TOLERANCE, length))
     facts = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in (
         ("Artist", e(t["artist"])), ("Album", e(t["album"])), ("Genre", e(t["genre"])),
         ("Path", f"<code>{e(t['path'])}</code>"), ("Status", e(t["status"])),
@@ -136,12 +133,8 @@ def m3u_text(steps: list[dict[str, Any]]) -> str:
 async def track_m3u(ctx: PageContext, request: web.Request) -> web.Response:
     file_id = ident(request.query, "id", required=True) or ""
     length = whole(request.query, "length", 10, 100)
-    try:
-        path = await _playlist(ctx.graph_ns, file_id, TOLERANCE, length, ctx.settings)
-    except UnknownTrack as exc:
-        raise PageError(404, exc.message) from None
-    except NotAnalysed as exc:
-        raise PageError(409, exc.message) from None
+    # An unknown track is a 404 page, one not analysed yet a 409 (the error middleware).
+    path = await ctx.reads.graph.playlist(file_id, TOLERANCE, length)
     return web.Response(text=m3u_text(path["tracks"]), content_type="audio/x-mpegurl",
                         charset="utf-8", headers={
                             "Content-Disposition": 'attachment; filename="playlist.m3u8"',

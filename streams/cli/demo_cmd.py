@@ -21,7 +21,7 @@ from rich.console import Console
 
 from infra.settings import get_settings
 from projections.neo4j.writer import DEFAULT_NS
-from streams.cli.graph_query_cmd import _mix
+from projections.reads import GraphReads, NotAnalysed, TrackNotFound
 
 console = Console(stderr=True)
 
@@ -31,13 +31,15 @@ def mix_seed(paths: list[Path], ns: str = DEFAULT_NS, tolerance: float = 0.06) -
     the first file by name often has none within the tolerance."""
     async def most() -> Path | None:
         best, best_n = None, 0
-        for path in paths:
-            try:
-                found = len((await _mix(ns, str(path.resolve()), tolerance, 10))["candidates"])
-            except typer.BadParameter:  # not in the graph, or not analysed
-                continue
-            if found > best_n:
-                best, best_n = path, found
+        async with GraphReads.open(get_settings(), ns) as reads:
+            for path in paths:
+                try:
+                    found = len((await reads.mix(str(path.resolve()), tolerance, 10))
+                                ["candidates"])
+                except (TrackNotFound, NotAnalysed):
+                    continue
+                if found > best_n:
+                    best, best_n = path, found
         return best
 
     return asyncio.run(most())

@@ -1,13 +1,17 @@
-"""Map connection failures to a clear message that names the service and how to start it."""
+"""Map failures to clear CLI messages: a connection failure names the service and how to
+start it; a read the read layer refuses is a usage error worded with the CLI's options."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+import typer
 from rich.console import Console
 
 from infra.settings import ConfigurationError
+from projections.reads import BadQuery, ReadError
 
 HINT = "Is the local stack up? Start it with `make stack-up` or `tracktion stack up`."
 
@@ -31,3 +35,19 @@ def run_with_friendly_errors(app: Callable[[], object]) -> None:
             raise
         Console(stderr=True).print(f"[red]error:[/red] {type(exc).__name__}: {exc}\n{HINT}")
         sys.exit(2)
+
+
+def cli_option(param: str) -> str:
+    """The read layer's parameter names as options: bpm_tolerance -> --bpm-tolerance."""
+    return "--" + param.replace("_", "-")
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Domain errors of the reads inside as typer usage errors (exit code 2)."""
+    try:
+        yield
+    except BadQuery as exc:
+        raise typer.BadParameter(exc.worded(cli_option)) from exc
+    except ReadError as exc:  # an unknown or unanalysed track: the argument is at fault
+        raise typer.BadParameter(exc.message) from exc

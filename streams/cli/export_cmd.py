@@ -20,8 +20,9 @@ from infra.settings import get_settings
 from projections.neo4j.writer import DEFAULT_NS
 from projections.postgres.queries import TrackQuery
 from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV
-from streams.cli.graph_query_cmd import _playlist, parse_tolerance
-from streams.cli.query_cmd import track_query
+from projections.reads import parse_tolerance, track_query
+from streams.cli.errors import usage_errors
+from streams.cli.graph_query_cmd import fetch_playlist
 from streams.export.run import ExportOptions, ExportResult, export_tracks
 
 app = typer.Typer(no_args_is_help=True)
@@ -70,16 +71,15 @@ def _relocation(text: str | None) -> tuple[str, str] | None:
 def _filtered(key: str | None, compatible_with: str | None, bpm: str | None,
               search: str | None, status: str | None,
               min_confidence: float | None) -> TrackQuery:
-    try:  # the limit is the export's own (default none), not query tracks' 50
+    with usage_errors():  # the limit is the export's own (default none), not query tracks' 50
         return track_query(key, compatible_with, bpm, search, status, 1, min_confidence)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
 
 
 def _playlist_selection(seed: str, length: int, tolerance: str,
                         namespace: str) -> tuple[TrackQuery, tuple[str, ...], str]:
     """The playlist's tracks, their order and a playlist name."""
-    result = asyncio.run(_playlist(namespace, seed, parse_tolerance(tolerance), length))
+    with usage_errors():
+        result = asyncio.run(fetch_playlist(namespace, seed, parse_tolerance(tolerance), length))
     ids = tuple(step["track"]["file_id"] for step in result["tracks"])
     first = result["seed"]
     label = first["title"] or Path(first["path"] or first["file_id"]).name

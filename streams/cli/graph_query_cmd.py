@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.settings import Settings, get_settings
-from projections.neo4j import queries
-from projections.neo4j.writer import DEFAULT_NS, connect
+from infra.settings import get_settings
+from projections.neo4j.writer import DEFAULT_NS
+from projections.reads import GraphReads, parse_tolerance
+from streams.cli.errors import usage_errors
 
 TrackArg = Annotated[str, typer.Argument(metavar="FILE_OR_ID", help="A file_id or a file path.")]
 ToleranceOpt = Annotated[str, typer.Option(
@@ -24,67 +24,14 @@ NsOpt = Annotated[str, typer.Option("--namespace", envvar="TRACKTION_GRAPH_NAMES
                                     help="Graph namespace (tests and rebuilds use their own).")]
 
 
-def parse_tolerance(text: str) -> float:
-    """'6%' and '6' mean 6 %, '0.06' means 6 %: values of 1 or more are read as percent."""
-    raw = text.strip()
-    try:
-        value = float(raw.rstrip("%"))
-    except ValueError as exc:
-        raise typer.BadParameter(f"--bpm-tolerance: not a number: {text!r}") from exc
-    if raw.endswith("%") or value >= 1:
-        value /= 100
-    if not 0 <= value <= queries.MAX_TOLERANCE:
-        raise typer.BadParameter(
-            f"--bpm-tolerance must be between 0% and {queries.MAX_TOLERANCE:.0%}")
-    return value
+async def fetch_mix(ns: str, ref: str, tolerance: float, limit: int) -> dict[str, Any]:
+    async with GraphReads.open(get_settings(), ns) as reads:
+        return await reads.mix(ref, tolerance, limit)
 
 
-class UnknownTrack(typer.BadParameter):
-    """No track with that file id or path in the namespace."""
-
-
-class NotAnalysed(typer.BadParameter):
-    """The track exists but has no key/tempo yet."""
-
-
-async def _seed(ns: str, ref: str, settings: Settings | None = None) -> tuple[Any, queries.Track]:
-    driver = connect(settings or get_settings())
-    try:
-        track = await queries.find_track(driver, ns, ref)
-    except BaseException:
-        await driver.close()
-        raise
-    if track is None:
-        await driver.close()
-        raise UnknownTrack(f"no track with file_id or path {ref!r} in namespace {ns!r}")
-    if track.camelot is None or track.bpm is None:
-        await driver.close()
-        raise NotAnalysed(f"{ref!r} has no key/tempo yet (not analysed)")
-    return driver, track
-
-
-async def _mix(ns: str, ref: str, tolerance: float, limit: int,
-               settings: Settings | None = None) -> dict[str, Any]:
-    driver, seed = await _seed(ns, ref, settings)
-    try:
-        found = await queries.mix(driver, ns, seed.file_id, tolerance, limit)
-    finally:
-        await driver.close()
-    return {"seed": asdict(seed), "bpm_tolerance": tolerance,
-            "candidates": [asdict(c) for c in found]}
-
-
-async def _playlist(ns: str, ref: str, tolerance: float, length: int,
-                    settings: Settings | None = None) -> dict[str, Any]:
-    driver, seed = await _seed(ns, ref, settings)
-    try:
-        path = await queries.playlist(driver, ns, seed.file_id, length, tolerance)
-    finally:
-        await driver.close()
-    steps = [{"track": asdict(seed), "relation": None, "ratio": None, "tempo_diff": None,
-              "score": None}] + [asdict(s) for s in path.steps]
-    return {"seed": asdict(seed), "bpm_tolerance": tolerance, "length_requested": length,
-            "score": path.score, "tracks": steps}
+async def fetch_playlist(ns: str, ref: str, tolerance: float, length: int) -> dict[str, Any]:
+    async with GraphReads.open(get_settings(), ns) as reads:
+        return await reads.playlist(ref, tolerance, length)
 
 
 def _label(track: dict[str, Any]) -> str:
@@ -115,7 +62,8 @@ def mix(track: TrackArg, bpm_tolerance: ToleranceOpt = "6%",
         limit: Annotated[int, typer.Option(min=1, help="At most this many tracks.")] = 20,
         as_json: JsonOpt = False, namespace: NsOpt = DEFAULT_NS) -> None:
     """Tracks that mix harmonically with FILE_OR_ID: compatible key, close (half/double) tempo."""
-    result = asyncio.run(_mix(namespace, track, parse_tolerance(bpm_tolerance), limit))
+    with usage_errors():
+        result = asyncio.run(fetch_mix(namespace, track, parse_tolerance(bpm_tolerance), limit))
     seed = result["seed"]
     title = f"mixes with {_label(seed)} ({seed['camelot']}, {seed['bpm']:.1f} BPM)"
     _emit(result, result["candidates"], as_json, title)
@@ -126,7 +74,9 @@ def playlist(track: TrackArg,
              bpm_tolerance: ToleranceOpt = "6%", as_json: JsonOpt = False,
              namespace: NsOpt = DEFAULT_NS) -> None:
     """A harmonic-mixing path from FILE_OR_ID: every step key-compatible and tempo-close."""
-    result = asyncio.run(_playlist(namespace, track, parse_tolerance(bpm_tolerance), length))
+    with usage_errors():
+        result = asyncio.run(
+            fetch_playlist(namespace, track, parse_tolerance(bpm_tolerance), length))
     rows = result["tracks"]
     _emit(result, rows, as_json, f"playlist of {len(rows)} (asked {length})")
 

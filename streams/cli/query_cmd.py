@@ -1,5 +1,5 @@
-"""`tracktion query ...`: read-model queries. Each command parses options and hands over to a
-query module; new query kinds (mixes, playlists) add a command here.
+"""`tracktion query ...`: read-model queries. Each command parses options and hands over to
+the read layer (projections/reads/); new query kinds (mixes, playlists) add a command here.
 """
 
 from __future__ import annotations
@@ -17,20 +17,12 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.settings import get_settings
-from projections.postgres.duplicates import DuplicateReport, find_duplicates
+from projections.postgres.duplicates import DuplicateReport
 from projections.postgres.fingerprints import DEFAULT_THRESHOLD
-from projections.postgres.queries import (
-    RESULT_COLUMNS,
-    STATUSES,
-    TrackQuery,
-    compatible_camelot,
-    parse_bpm,
-    parse_confidence,
-    parse_key,
-    search_tracks,
-)
-from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV, build_tables
-from projections.postgres.writer import make_engine
+from projections.postgres.queries import RESULT_COLUMNS, TrackQuery
+from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV
+from projections.reads import TrackReads, track_query  # benchmarks take track_query here
+from streams.cli.errors import usage_errors
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -44,30 +36,9 @@ SchemaOpt = Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV,
                                         help="Database schema of the read model.")]
 
 
-def track_query(key: str | None, compatible_with: str | None, bpm: str | None,
-                search: str | None, status: str | None, limit: int,
-                min_confidence: str | float | None = None) -> TrackQuery:
-    """Options -> TrackQuery; ValueError names the option that is wrong."""
-    if status is not None and status not in (*STATUSES, "all"):
-        raise ValueError(f"--status must be one of {', '.join((*STATUSES, 'all'))}")
-    if limit < 1:
-        raise ValueError("--limit must be at least 1")
-    return TrackQuery(
-        key=parse_key(key) if key else None,
-        compatible_with=compatible_camelot(compatible_with) if compatible_with else (),
-        bpm=parse_bpm(bpm) if bpm else (None, None),
-        search=search or None, status=status,
-        min_confidence=None if min_confidence is None else parse_confidence(str(min_confidence)),
-        limit=limit)
-
-
 async def fetch_tracks(query: TrackQuery, schema: str) -> list[dict[str, Any]]:
-    engine = make_engine(get_settings())
-    try:
-        async with engine.connect() as conn:
-            return await search_tracks(conn, build_tables(schema), query)
-    finally:
-        await engine.dispose()
+    async with TrackReads.open(get_settings(), schema) as reads:
+        return await reads.tracks(query)
 
 
 # The table keeps to ~80 columns: key and scale in one cell (Am), confidence and tuning
@@ -136,10 +107,8 @@ def tracks(
     Each row shows the current analysis: BPM and its confidence, key and its strength,
     and the tuning in cents from A = 440 Hz (empty for analyses that did not measure it).
     """
-    try:
+    with usage_errors():
         query = track_query(key, compatible_with, bpm, search, status, limit, min_confidence)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
     rows = asyncio.run(fetch_tracks(query, schema))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
@@ -152,12 +121,8 @@ def tracks(
 
 
 async def fetch_duplicates(schema: str, threshold: float) -> DuplicateReport:
-    engine = make_engine(get_settings())
-    try:
-        async with engine.connect() as conn:
-            return await find_duplicates(conn, build_tables(schema), threshold)
-    finally:
-        await engine.dispose()
+    async with TrackReads.open(get_settings(), schema) as reads:
+        return await reads.duplicates(threshold)
 
 
 @app.command("duplicates")

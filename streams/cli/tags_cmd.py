@@ -19,8 +19,8 @@ from infra.logging import get_logger
 from infra.settings import get_settings
 from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV, build_tables
 from projections.postgres.writer import make_engine
+from projections.reads import track_query
 from projections.redis.writer import connect
-from streams.cli.query_cmd import track_query
 from streams.tags import ours
 from streams.tags.diff import STATUSES, FileDiff, tag_diffs
 from streams.tags.ours import FileRecord

@@ -151,7 +151,7 @@ async def test_the_demo_seeds_query_mix_with_a_track_that_has_neighbours(
     from pathlib import Path
 
     from streams.cli.demo_cmd import mix_seed
-    from streams.cli.graph_query_cmd import _mix
+    from streams.cli.graph_query_cmd import fetch_mix
 
     analysed = await (await client.get("/api/tracks", params={"status": "analysed"})).json()
     failed = await (await client.get("/api/tracks", params={"status": "failed"})).json()
@@ -160,4 +160,4 @@ async def test_the_demo_seeds_query_mix_with_a_track_that_has_neighbours(
              Path(analysed[0]["path"])]
     seed = await asyncio.to_thread(mix_seed, paths, f"a{uid}")
     assert seed == Path(analysed[0]["path"])
-    assert (await _mix(f"a{uid}", str(seed), 0.06, 5))["candidates"]
+    assert (await fetch_mix(f"a{uid}", str(seed), 0.06, 5))["candidates"]

@@ -511,7 +511,7 @@ async def library(settings: Settings) -> AsyncIterator[str]:
 
 async def titles(settings: Settings, schema: str, **options: Any) -> list[str]:
     from projections.postgres.schema import build_tables
-    from streams.cli.query_cmd import track_query
+    from projections.reads import track_query
 
     args = {"key": None, "compatible_with": None, "bpm": None, "search": None,
             "status": None, "limit": 50, **options}
@@ -565,7 +565,7 @@ async def test_library_page_counts_and_pages_fuzzy_matches(
         expected: list[str]) -> None:
     from projections.postgres.queries import library_page
     from projections.postgres.schema import build_tables
-    from streams.cli.query_cmd import track_query
+    from projections.reads import track_query
 
     query = track_query(None, None, None, search, None, 50)
     writer = PostgresWriter(settings, library)

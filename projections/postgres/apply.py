@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from projections.base import Positioned
 from projections.postgres.fingerprints import raw_of_text, signature_of_text
 from projections.postgres.rows import Row, empty_track, merge_track, merge_versioned, version_key
-from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
+from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted, Features
 from schemas.codec import AnyEvent
 from schemas.file_events import (
     AnalysisRequested,
@@ -24,14 +24,10 @@ from schemas.file_events import (
     FileMoved,
 )
 
-# Column names of `analyses` filled from Features, in declaration order.
-FEATURE_FIELDS: tuple[str, ...] = (
-    "duration_s", "sample_rate", "channels", "codec", "bit_rate", "bpm", "bpm_confidence",
-    "beats_count", "key", "scale", "key_strength", "camelot", "open_key", "loudness_lufs",
-    "loudness_range_lu", "peak_dbfs", "replay_gain_db", "danceability", "energy", "arousal",
-    "valence", "mood", "analyzer_version", "tuning_cents", "first_beat_s", "grid_confidence",
-    "downbeat_s", "beats_per_bar",
-)
+# Columns of `analyses` filled from Features as they are: every field but the fingerprint,
+# which is stored as raw bytes (fingerprints.raw_of_text).
+FEATURE_FIELDS: tuple[str, ...] = tuple(
+    name for name in Features.__struct_fields__ if name != "fingerprint")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Pure audio analysis: `core.analyse_file(path) -> Features` or `errors.AnalysisError`.
+"""Pure audio analysis: `core.analyse_file(path) -> FileAnalysis` or `errors.AnalysisError`.
 
 Deliberately empty: importing `streams.analysis.version` (the analysis worker needs only
 that constant) must not load Essentia and numpy through this package's `__init__`. That

@@ -1,4 +1,4 @@
-"""analyse_file: decode once, stream the chunks through every feature, assemble Features."""
+"""analyse_file: decode once, stream the chunks through every feature, assemble a FileAnalysis."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
+from schemas.analysis_events import Features
 from streams.analysis.classify import check_truncation, decode_failure, native_format
 from streams.analysis.confidence import key_confidence, tempo_confidence
 from streams.analysis.decode import ANALYSIS_RATE, Chunk, DecodedStream
@@ -24,7 +25,7 @@ from streams.analysis.mood import (
     estimate_mood,
     timbre,
 )
-from streams.analysis.notation import Scale, camelot, open_key
+from streams.analysis.notation import camelot, open_key
 from streams.analysis.onset import OnsetAccumulator
 from streams.analysis.probe import Probe, check_file, probe
 from streams.analysis.tempo import estimate_tempo
@@ -33,44 +34,27 @@ from streams.analysis.version import ANALYZER_VERSION
 MIN_DURATION_S = 5.0  # below this there are too few beats/chords for tempo or key
 
 
-@dataclass(frozen=True)
-class Features:
-    """Everything measured for one file. `timings` (CPU seconds per stage) is excluded
-    from equality so that two analyses of the same file compare equal."""
+class FileAnalysis(Features, frozen=True):
+    """The schema's Features as measured in one file, plus the file's path and `timings`
+    (CPU seconds per stage). `fingerprint` is left None here: the pool job adds it
+    (streams/pool/job.py). Fields are inherited, so the analyser cannot drift from the
+    event schema."""
 
     path: str
-    duration_s: float
-    sample_rate: int
-    channels: int
-    codec: str
-    bit_rate: int | None
-    bpm: float
-    bpm_confidence: float
-    beats_count: int
-    first_beat_s: float | None  # constant grid at bpm: first beat at or after 0 s
-    grid_confidence: float  # share of tracked beats within 30 ms of that grid
-    downbeat_s: float | None  # first downbeat, where bars are audible
-    beats_per_bar: int | None
-    key: str
-    scale: Scale
-    key_strength: float
-    tuning_cents: float  # deviation of the recording's tuning from A = 440 Hz, -50..+50
-    camelot: str
-    open_key: str
-    loudness_lufs: float
-    loudness_range_lu: float
-    peak_dbfs: float
-    replay_gain_db: float
-    danceability: float
-    energy: float
-    arousal: float
-    valence: float
-    mood: str
-    analyzer_version: int
-    timings: dict[str, float] = field(default_factory=dict, compare=False)
+    timings: dict[str, float] = {}
+
+    def __eq__(self, other: object) -> bool:
+        # Timings are left out, so that two analyses of the same file compare equal.
+        if not isinstance(other, FileAnalysis):
+            return NotImplemented
+        return (self.path, self.measured()) == (other.path, other.measured())
+
+    def measured(self) -> dict[str, Any]:
+        """The schema's fields by name: what a pool child sends back (streams/pool/reply.py)."""
+        return {name: getattr(self, name) for name in Features.__struct_fields__}
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return msgspec.structs.asdict(self)
 
 
 class _Pipeline:
@@ -129,7 +113,7 @@ def _format_facts(meta: Probe | None, stderr: str, decoded_channels: int) -> tup
     return codec, rate, channels, bit_rate
 
 
-def analyse_file(path: str | Path) -> Features:
+def analyse_file(path: str | Path) -> FileAnalysis:
     """Analyse one audio file; raises AnalysisError with a precise reason on failure."""
     path = Path(path)
     started = time.thread_time()
@@ -151,11 +135,12 @@ def analyse_file(path: str | Path) -> Features:
     features = _features(path, meta, stats.stderr, duration, stats.peak_dbfs, pipeline)
     pipeline.cpu["decode"] = pipeline.cpu.get("decode", 0.0) + stats.cpu_s
     pipeline.cpu["total"] = time.thread_time() - started + stats.cpu_s
-    return replace(features, timings={k: round(v, 4) for k, v in pipeline.cpu.items()})
+    return msgspec.structs.replace(
+        features, timings={k: round(v, 4) for k, v in pipeline.cpu.items()})
 
 
 def _features(path: Path, meta: Probe | None, stderr: str, duration: float,
-              native_peak: float | None, pipeline: _Pipeline) -> Features:
+              native_peak: float | None, pipeline: _Pipeline) -> FileAnalysis:
     with pipeline.timed("loudness"):
         loud = pipeline.loudness.result(native_peak)
     if loud.integrated_lufs is None:
@@ -174,7 +159,7 @@ def _features(path: Path, meta: Probe | None, stderr: str, duration: float,
                              key.strength, dance, timbre(frames))
     codec, rate, channels, bit_rate = _format_facts(meta, stderr, pipeline.channels)
     peak = loud.peak_dbfs if math.isfinite(loud.peak_dbfs) else -120.0
-    return Features(
+    return FileAnalysis(
         path=str(path), duration_s=round(duration, 3), sample_rate=rate, channels=channels,
         codec=codec, bit_rate=bit_rate, bpm=round(tempo.bpm, 2),
         bpm_confidence=round(tempo_confidence(tempo.bpm, tempo.mma_bits), 3),
@@ -191,6 +176,6 @@ def _features(path: Path, meta: Probe | None, stderr: str, duration: float,
         replay_gain_db=round(REPLAY_GAIN_REFERENCE_LUFS - loud.integrated_lufs, 2),
         danceability=round(dance, 3), energy=mood.energy, arousal=mood.arousal,
         valence=mood.valence, mood=mood.label, analyzer_version=ANALYZER_VERSION,
-        timings={},
+        fingerprint=None,
     )
 

@@ -3,13 +3,12 @@ before it report the grid unknown (None), never a made-up 0."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import msgspec
 
 from streams.agents.cache import ResultCache
-from streams.analysis.core import Features as AnalyserFeatures
+from streams.analysis.core import FileAnalysis
 from tests.unit.agents.test_handler_version import run
 from tests.unit.schemas.samples import FEATURES, INFO
 
@@ -18,7 +17,7 @@ GRID = {"first_beat_s": 0.137, "grid_confidence": 0.88, "downbeat_s": 2.072,
 
 
 class AnalyserPool:
-    """Returns exactly what a pool child returns: the analyser's Features.to_dict()."""
+    """Returns exactly what a pool child returns: the analyser's FileAnalysis.to_dict()."""
 
     def __init__(self, **grid: Any) -> None:
         self.calls = 0
@@ -26,11 +25,8 @@ class AnalyserPool:
 
     async def analyse(self, path: str, priority: int = 1) -> dict[str, Any]:
         self.calls += 1
-        schema = msgspec.structs.asdict(FEATURES)
-        names = [f.name for f in dataclasses.fields(AnalyserFeatures) if f.name != "timings"]
-        values = {n: schema[n] for n in names if n in schema}
-        values.update(path=path, tuning_cents=-3.0, **self._grid)
-        return AnalyserFeatures(**values, timings={"total": 0.1}).to_dict()
+        values = {**msgspec.structs.asdict(FEATURES), "tuning_cents": -3.0, **self._grid}
+        return FileAnalysis(**values, path=path, timings={"total": 0.1}).to_dict()
 
 
 async def test_the_analysers_grid_reaches_the_event() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from infra.corpus.plan import TrackSpec
-from streams.analysis.core import Features, analyse_file
+from streams.analysis.core import FileAnalysis, analyse_file
 from streams.analysis.ess import es, reusable
 from streams.analysis.loudness import k_weighting
 from streams.analysis.notation import camelot
@@ -28,7 +28,7 @@ def test_tempo_and_key_are_right(clips: list[tuple[TrackSpec, Path]]) -> None:
 def test_every_field_is_filled_and_in_range(clips: list[tuple[TrackSpec, Path]]) -> None:
     f = analyse_file(clips[0][1])
     d = f.to_dict()
-    assert list(d) == list(Features.__dataclass_fields__)
+    assert list(d) == list(FileAnalysis.__struct_fields__)
     assert f.analyzer_version == ANALYZER_VERSION == 2
     assert f.duration_s == pytest.approx(20.0, abs=0.1)
     assert (f.sample_rate, f.channels, f.codec) == (44100, 2, "flac")

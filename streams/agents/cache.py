@@ -15,14 +15,19 @@ import msgspec
 
 from infra.logging import get_logger
 from infra.metrics import ANALYSIS_CACHE_HITS, ANALYSIS_CACHE_MISSES
+from schemas.analysis_events import Features
+from streams.agents.features import features_from
 
 log = get_logger("cache")
 ENTRY_BYTES = 1024
 
 
 class ResultCache:
+    """Holds validated, immutable Features: a hit handed out many times is the same value
+    every time, whatever its receivers do with it."""
+
     def __init__(self, size_mb: int, redis: Any | None = None, prefix: str = "tracktion") -> None:
-        self._lru: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lru: OrderedDict[str, Features] = OrderedDict()
         self._capacity = max(16, size_mb * 1024 * 1024 // ENTRY_BYTES)
         self._redis = redis
         self._prefix = prefix
@@ -32,7 +37,7 @@ class ResultCache:
     def _key(self, version: int, content_hash: str) -> str:
         return f"{self._prefix}:cache:v{version}:{content_hash}"
 
-    async def get(self, version: int, content_hash: str) -> dict[str, Any] | None:
+    async def get(self, version: int, content_hash: str) -> Features | None:
         key = self._key(version, content_hash)
         found = self._lru.get(key)
         if found is None and self._redis is not None:
@@ -42,7 +47,7 @@ class ResultCache:
                 log.warning("cache_redis_unavailable", error=str(exc))
                 raw = None
             if raw:
-                found = msgspec.json.decode(raw)
+                found = features_from(msgspec.json.decode(raw), version)
                 self._remember(key, found)
         if found is None:
             self.misses += 1
@@ -53,7 +58,7 @@ class ResultCache:
         ANALYSIS_CACHE_HITS.inc()
         return found
 
-    async def put(self, version: int, content_hash: str, features: dict[str, Any]) -> None:
+    async def put(self, version: int, content_hash: str, features: Features) -> None:
         key = self._key(version, content_hash)
         self._remember(key, features)
         if self._redis is not None:
@@ -62,7 +67,7 @@ class ResultCache:
             except Exception as exc:
                 log.warning("cache_redis_unavailable", error=str(exc))
 
-    def _remember(self, key: str, features: dict[str, Any]) -> None:
+    def _remember(self, key: str, features: Features) -> None:
         self._lru[key] = features
         self._lru.move_to_end(key)
         while len(self._lru) > self._capacity:

@@ -14,7 +14,7 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,8 @@ from schemas.codec import decode, encode
 from schemas.envelope import Event, SchemaError
 from schemas.file_events import AnalysisRequested, FileDiscovered, FileInfo, FileModified
 from schemas.topics import analysis_topic, deadletter_topic
-from schemas.upcasters import GRID_FIELDS
 from streams.agents.cache import ResultCache
+from streams.agents.features import features_from
 from streams.pool.pool import AnalysisPool, PoolTaskError
 
 log = get_logger("analysis")
@@ -167,7 +167,7 @@ class AnalysisHandler:
         started = time.perf_counter()
         cached = None if force else await self._cache.get(self._version, info.content_hash)
         if cached is not None:
-            await self._completed(event, info, cached, started, cached=True)
+            await self._completed(event, info, cached, started)
             return
         await self._send(AnalysisStarted.create(
             file_id=event.file_id, correlation_id=event.correlation_id,
@@ -180,54 +180,47 @@ class AnalysisHandler:
             attempt += 1
             try:
                 with tracer("tracktion.analysis").start_as_current_span("process_pool"):
-                    features = await self._pool.analyse(info.path, LANE_RANK[event.priority])
+                    analysed = await self._pool.analyse(info.path, LANE_RANK[event.priority])
             except PoolTaskError as exc:
                 if exc.transient and attempt < self._retry.attempts:
                     await asyncio.sleep(self._retry.base_delay_s * 2 ** (attempt - 1))
                     continue
                 await self._failed(event, info, exc.reason, exc.message, attempt, exc.transient)
                 return
-            # The pool children stamp the code's constant; the deployment's setting wins,
-            # so cache entries, analysis ids and events all carry one version.
-            features["analyzer_version"] = self._version
-            actual = features.pop("_content_hash", None) or info.content_hash
+            features = features_from(analysed.measured, self._version)
+            actual = analysed.content_hash or info.content_hash
             if actual != info.content_hash:
                 log.info("analysis_content_changed", file_id=event.file_id,
                          published_hash=info.content_hash, analysed_hash=actual)
                 info = msgspec.structs.replace(info, content_hash=actual)
             await self._cache.put(self._version, actual, features)
-            await self._completed(event, info, features, started, cached=False)
+            await self._completed(event, info, features, started, analysed.timings)
             return
 
-    async def _completed(self, event: Event, info: FileInfo, features: dict[str, Any],
-                         started: float, cached: bool) -> None:
+    async def _completed(self, event: Event, info: FileInfo, features: Features,
+                         started: float, timings: Mapping[str, float] | None = None) -> None:
+        """`timings` come with a fresh analysis; None means a cache hit."""
+        cached = timings is None
         elapsed = time.perf_counter() - started
-        timings = features.pop("timings", None) or {}
-        clean = {k: v for k, v in features.items() if k in Features.__struct_fields__}
-        clean["analyzer_version"] = self._version
-        # Cache entries written before tuning was measured lack it: unknown, not 0 cents.
-        clean.setdefault("tuning_cents", None)
-        for name in (*GRID_FIELDS, "fingerprint"):  # likewise for entries cached before them
-            clean.setdefault(name, None)
         payload = AnalysisCompletedPayload(
             analysis_id=derived_id(event.event_id, f"analysis-v{self._version}"),
             path=info.path, content_hash=info.content_hash,
-            features=msgspec.convert(clean, Features), processing_ms=round(elapsed * 1e3, 1),
+            features=features, processing_ms=round(elapsed * 1e3, 1),
             cached=cached, worker=self._worker)
         await self._send(AnalysisCompleted.create(
             file_id=event.file_id, correlation_id=event.correlation_id,
             causation_id=event.event_id, priority=event.priority,
             event_id=derived_id(event.event_id, "completed"), payload=payload))
         ANALYSIS_FILES.labels("cached" if cached else "succeeded").inc()
-        if not cached:
+        if timings is not None:
             # "total" and per-feature come from inside the analyser (the work itself);
             # "end_to_end" adds the wait for a free pool worker and the result produce.
             ANALYSIS_DURATION.labels("end_to_end").observe(elapsed)
             for feature, seconds in timings.items():
                 ANALYSIS_DURATION.labels(feature).observe(seconds)
         log.info("analysis_completed", file_id=event.file_id, correlation_id=event.correlation_id,
-                 cached=cached, ms=payload.processing_ms, bpm=clean.get("bpm"),
-                 key=clean.get("camelot"), analyzer_version=self._version)
+                 cached=cached, ms=payload.processing_ms, bpm=features.bpm,
+                 key=features.camelot, analyzer_version=self._version)
 
     async def _failed(self, event: Event, info: FileInfo, reason: str, message: str,
                       attempts: int, transient: bool) -> None:

@@ -6,13 +6,15 @@ import contextlib
 import importlib
 import os
 import signal
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-# Messages: parent sends a path (str) or None (exit); child replies with one of
-#   ("ok", features_dict, rss_mb) | ("err", (reason, message, transient), rss_mb)
-Reply = tuple[str, Any, float]
+from streams.pool.reply import READY, Analysed, AnalysisResult, Failed, Reply
+
+# Messages: the parent sends a path (str) or None (exit); the child sends READY once, then
+# answers each path with a Reply.
 
 
 def rss_mb() -> float:
@@ -30,13 +32,23 @@ def _load(ref: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _failure(exc: Exception) -> tuple[str, str, bool]:
+def _failure(exc: Exception) -> Failed:
     """The analyser's own errors carry reason/message/transient; anything else is a bug or an
     unexpected library error, reported as `internal` while the worker keeps serving."""
     reason = getattr(exc, "reason", None)
     if isinstance(reason, str):
-        return reason, str(getattr(exc, "message", exc)), bool(getattr(exc, "transient", False))
-    return "internal", f"{type(exc).__name__}: {exc}"[:300], False
+        return Failed(reason, str(getattr(exc, "message", exc)),
+                      bool(getattr(exc, "transient", False)))
+    return Failed("internal", f"{type(exc).__name__}: {exc}"[:300], False)
+
+
+def _analysed(result: AnalysisResult, path: str, hash_of: Callable[[Path], str]) -> Analysed:
+    # The hash of the bytes actually analysed: the event's hash may be stale if the file
+    # changed after it was published, and cache entries must match content.
+    actual = None
+    with contextlib.suppress(OSError):  # gone since: the event's hash stands
+        actual = hash_of(Path(path))
+    return Analysed(result.measured(), dict(result.timings), actual)
 
 
 def child_main(conn: Connection, analyse_ref: str = DEFAULT_ANALYSE) -> None:
@@ -45,9 +57,8 @@ def child_main(conn: Connection, analyse_ref: str = DEFAULT_ANALYSE) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     analyse_file = _load(analyse_ref)
     from streams.publishing.fileinfo import content_hash
-    # Imports (Essentia, numpy) take seconds; say when they are done so the parent's
-    # per-file timeout measures analysis, not interpreter start-up.
-    conn.send(("ready", None, rss_mb()))
+    # Imports (Essentia, numpy) take seconds; say when they are done.
+    conn.send(READY)
 
     while True:
         try:
@@ -56,16 +67,11 @@ def child_main(conn: Connection, analyse_ref: str = DEFAULT_ANALYSE) -> None:
             return
         if path is None:
             return
-        reply: Reply
+        outcome: Analysed | Failed
         try:
-            features = analyse_file(path).to_dict()
-            # The hash of the bytes actually analysed: the event's hash may be stale if the
-            # file changed after it was published, and cache entries must match content.
-            with contextlib.suppress(OSError):  # gone since: the event's hash stands
-                features["_content_hash"] = content_hash(Path(path))
-            reply = ("ok", features, rss_mb())
+            outcome = _analysed(analyse_file(path), path, content_hash)
         except MemoryError:
-            reply = ("err", ("memory", "out of memory while analysing", False), rss_mb())
+            outcome = Failed("memory", "out of memory while analysing", False)
         except Exception as exc:
-            reply = ("err", _failure(exc), rss_mb())
-        conn.send(reply)
+            outcome = _failure(exc)
+        conn.send(Reply(outcome, rss_mb()))

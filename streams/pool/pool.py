@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from typing import Any
 
 from infra.logging import get_logger
 from infra.metrics import ANALYSIS_TIMEOUTS, ANALYSIS_WORKER_UTILIZATION
-from streams.pool.child import DEFAULT_ANALYSE, Reply, child_main
+from streams.pool.child import DEFAULT_ANALYSE, child_main
+from streams.pool.reply import Analysed, Failed, Reply
 
 log = get_logger("pool")
 _ctx = mp.get_context("spawn")  # fork would copy the event loop, Kafka clients and threads
@@ -40,7 +40,7 @@ def _parent_main_hidden() -> Iterator[None]:
     need none of it. While a child starts, `__main__` is a bare module that names no file
     and no module, so `multiprocessing.spawn` has nothing to re-run. Children start on the
     event-loop thread, synchronously; the pool's I/O threads meanwhile only pickle paths
-    and builtin tuples, which never look `__main__` up.
+    and unpickle replies (classes of `streams.pool.reply`), which never look `__main__` up.
     """
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
@@ -112,7 +112,7 @@ class AnalysisPool:
                 return
         self._idle.append(worker)
 
-    async def analyse(self, path: str, priority: int = 1) -> dict[str, Any]:
+    async def analyse(self, path: str, priority: int = 1) -> Analysed:
         """Analyse `path` in a child; lower `priority` numbers run first (0 = high)."""
         worker = await self._acquire(priority)
         self._busy += 1
@@ -127,33 +127,35 @@ class AnalysisPool:
             ANALYSIS_TIMEOUTS.inc()
             self._replace(worker, "timeout")
             raise PoolTaskError("timeout", f"analysis exceeded {self.timeout_s:.0f}s", False)
-        status, body, rss = reply
         worker.tasks += 1
-        if rss > self.max_memory_mb:
-            self._replace(worker, f"rss {rss:.0f} MB > MAX_MEMORY_MB {self.max_memory_mb}")
+        if reply.rss_mb > self.max_memory_mb:
+            self._replace(worker,
+                          f"rss {reply.rss_mb:.0f} MB > MAX_MEMORY_MB {self.max_memory_mb}")
         else:
             self._release(worker)
-        if status == "ok":
-            return body  # type: ignore[no-any-return]
-        raise PoolTaskError(*body)
+        outcome = reply.outcome
+        if isinstance(outcome, Failed):
+            raise PoolTaskError(outcome.reason, outcome.message, outcome.transient)
+        return outcome
 
     def _roundtrip(self, worker: _Worker, path: str) -> Reply | None:
         """Blocking, in a thread: send, wait up to the timeout, receive. None means timed out."""
         try:
             if not worker.ready:
                 if not worker.conn.poll(STARTUP_TIMEOUT_S):
-                    return ("err", ("internal", "analysis worker did not start", True),
-                            float("inf"))
-                worker.conn.recv()  # the child's "ready"
+                    return Reply(Failed("internal", "analysis worker did not start", True),
+                                 float("inf"))
+                worker.conn.recv()  # the child's READY
                 worker.ready = True
             worker.conn.send(path)
             if not worker.conn.poll(self.timeout_s):
                 return None
-            return worker.conn.recv()  # type: ignore[no-any-return]
+            reply: Reply = worker.conn.recv()
+            return reply
         except (EOFError, OSError, BrokenPipeError):
             # The child died (killed by the OOM killer, a segfault in a decoder): report and
             # let the caller replace it.
-            return ("err", ("internal", "analysis worker process died", True), float("inf"))
+            return Reply(Failed("internal", "analysis worker process died", True), float("inf"))
 
     def _replace(self, worker: _Worker, why: str) -> None:
         log.warning("pool_worker_recycled", pid=worker.process.pid, reason=why,

@@ -9,7 +9,8 @@ import msgspec
 
 from streams.agents.cache import ResultCache
 from streams.analysis.core import FileAnalysis
-from tests.unit.agents.test_handler_version import run
+from streams.pool.reply import Analysed
+from tests.unit.agents.test_handler_version import FakeRedis, run
 from tests.unit.schemas.samples import FEATURES, INFO
 
 GRID = {"first_beat_s": 0.137, "grid_confidence": 0.88, "downbeat_s": 2.072,
@@ -17,16 +18,17 @@ GRID = {"first_beat_s": 0.137, "grid_confidence": 0.88, "downbeat_s": 2.072,
 
 
 class AnalyserPool:
-    """Returns exactly what a pool child returns: the analyser's FileAnalysis.to_dict()."""
+    """Returns exactly what a pool child returns for the analyser's FileAnalysis."""
 
     def __init__(self, **grid: Any) -> None:
         self.calls = 0
         self._grid = grid
 
-    async def analyse(self, path: str, priority: int = 1) -> dict[str, Any]:
+    async def analyse(self, path: str, priority: int = 1) -> Analysed:
         self.calls += 1
         values = {**msgspec.structs.asdict(FEATURES), "tuning_cents": -3.0, **self._grid}
-        return FileAnalysis(**values, path=path, timings={"total": 0.1}).to_dict()
+        analysis = FileAnalysis(**values, path=path, timings={"total": 0.1})
+        return Analysed(analysis.measured(), analysis.timings, None)
 
 
 async def test_the_analysers_grid_reaches_the_event() -> None:
@@ -47,9 +49,8 @@ async def test_no_grid_found_is_carried_as_measured() -> None:
 
 
 async def test_a_cached_result_without_a_grid_reports_it_unknown() -> None:
-    cache = ResultCache(1)
     old = {k: v for k, v in msgspec.structs.asdict(FEATURES).items() if k not in GRID}
-    await cache.put(2, INFO.content_hash, old)
+    cache = ResultCache(1, FakeRedis.holding(2, INFO.content_hash, old))
     pool = AnalyserPool(**GRID)
     (event,) = (await run(2, cache, pool, "e1")).completed()  # type: ignore[arg-type]
     f = event.payload.features

@@ -17,23 +17,44 @@ from schemas.topics import analysis_topic
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler, derived_id
 from streams.analysis.version import ANALYZER_VERSION
+from streams.pool.reply import Analysed
 from tests.unit.schemas.samples import FEATURES, FID, INFO
 
 CHILD_VERSION = 99  # what a pool child built from other code would stamp
 
 
 class FakePool:
-    """Stands in for AnalysisPool: returns what a child returns (Features.to_dict())."""
+    """Stands in for AnalysisPool: returns what a child returns (the analyser's measured())."""
 
     def __init__(self, **overrides: Any) -> None:
         self.calls = 0
         self._overrides = overrides
 
-    async def analyse(self, path: str, priority: int = 1) -> dict[str, Any]:
+    async def analyse(self, path: str, priority: int = 1) -> Analysed:
         self.calls += 1
-        features = {**msgspec.structs.asdict(FEATURES), "path": path, "timings": {"total": 0.1},
-                    "analyzer_version": CHILD_VERSION, **self._overrides}
-        return features
+        measured = {**msgspec.structs.asdict(FEATURES), "analyzer_version": CHILD_VERSION,
+                    **self._overrides}
+        return Analysed(measured, {"total": 0.1}, None)
+
+
+class FakeRedis:
+    """The two calls ResultCache makes, on a dict: what workers share across restarts."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+
+    @classmethod
+    def holding(cls, version: int, content_hash: str, entry: dict[str, Any]) -> FakeRedis:
+        """A Redis with one entry cached by some build, as that build encoded it."""
+        redis = cls()
+        redis.values[f"tracktion:cache:v{version}:{content_hash}"] = msgspec.json.encode(entry)
+        return redis
+
+    async def get(self, key: str) -> bytes | None:
+        return self.values.get(key)
+
+    async def set(self, key: str, value: bytes) -> None:
+        self.values[key] = value
 
 
 class Sent:
@@ -86,9 +107,8 @@ async def test_a_new_version_misses_the_old_versions_cache() -> None:
 
 async def test_a_cached_result_without_tuning_reports_it_unknown() -> None:
     """Entries cached by a build that did not measure tuning lack the key."""
-    cache = ResultCache(1)
     old = {k: v for k, v in msgspec.structs.asdict(FEATURES).items() if k != "tuning_cents"}
-    await cache.put(1, INFO.content_hash, old)
+    cache = ResultCache(1, FakeRedis.holding(1, INFO.content_hash, old))
     (event,) = (await run(1, cache, FakePool(), "e1")).completed()
     assert event.payload.cached and event.payload.features.tuning_cents is None
 

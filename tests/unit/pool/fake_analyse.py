@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -16,8 +16,9 @@ class FakeError(Exception):
 @dataclass
 class _Result:
     path: str
+    timings: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def measured(self) -> dict[str, Any]:
         return {"path": self.path}
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from streams.pool.pool import AnalysisPool, PoolTaskError
+from streams.pool.reply import Analysed
 
 FAKE = "tests.unit.pool.fake_analyse:analyse"
 
@@ -22,13 +23,13 @@ async def pool() -> AsyncIterator[AnalysisPool]:
 
 
 async def test_returns_results(pool: AnalysisPool) -> None:
-    assert await pool.analyse("ok:1") == {"path": "ok:1"}
+    assert (await pool.analyse("ok:1")).measured == {"path": "ok:1"}
 
 
 async def test_children_do_not_rerun_the_parents_main_module(pool: AnalysisPool) -> None:
     # Here the parent's main module is pytest's runner; in production it is the CLI. Either
     # way a child imports only what analysing needs (see pool._parent_main_hidden).
-    assert await pool.analyse("modules:") == {"path": ""}
+    assert (await pool.analyse("modules:")).measured == {"path": ""}
 
 
 async def test_typed_failure_keeps_reason(pool: AnalysisPool) -> None:
@@ -38,7 +39,7 @@ async def test_typed_failure_keeps_reason(pool: AnalysisPool) -> None:
     with pytest.raises(PoolTaskError) as err:
         await pool.analyse("crash:")
     assert err.value.reason == "internal" and "boom" in err.value.message
-    assert await pool.analyse("ok:after") == {"path": "ok:after"}
+    assert (await pool.analyse("ok:after")).measured == {"path": "ok:after"}
 
 
 async def test_timeout_kills_and_replaces_the_worker(pool: AnalysisPool) -> None:
@@ -46,16 +47,17 @@ async def test_timeout_kills_and_replaces_the_worker(pool: AnalysisPool) -> None
     results = await asyncio.gather(pool.analyse("sleep:30"), pool.analyse("ok:other"),
                                    return_exceptions=True)
     assert isinstance(results[0], PoolTaskError) and results[0].reason == "timeout"
-    assert results[1] == {"path": "ok:other"}  # the stuck file did not block the other one
+    # the stuck file did not block the other one
+    assert isinstance(results[1], Analysed) and results[1].measured == {"path": "ok:other"}
     assert time.monotonic() - started < 10
     assert pool.recycled == 1
-    assert await pool.analyse("ok:again") == {"path": "ok:again"}
+    assert (await pool.analyse("ok:again")).measured == {"path": "ok:again"}
 
 
 async def test_worker_over_memory_limit_is_recycled(pool: AnalysisPool) -> None:
     await pool.analyse("grow:400")
     assert pool.recycled == 1
-    assert await pool.analyse("ok:fresh") == {"path": "ok:fresh"}
+    assert (await pool.analyse("ok:fresh")).measured == {"path": "ok:fresh"}
 
 
 async def test_higher_priority_waiters_go_first() -> None:

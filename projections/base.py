@@ -4,18 +4,20 @@ writer that stores intents and the checkpoint in one atomic step.
 Delivery is at-least-once, so two guarantees combine into an exactly-once effect:
 - positions: the writer stores `(projection, topic, partition) -> offset` atomically with the
   rows; the runner skips records at or below the stored offset (redelivery after a crash);
-- content: `apply` output is idempotent by `event_id` / last-writer-wins on
-  `(occurred_at, event_id)`, so the same event appearing twice at different offsets (the
-  bridge may duplicate on a crash) leaves the same state.
+- content: `apply` output is idempotent by `event_id` / last-writer-wins on the event's
+  `stamp` (occurred_at, then event_id), so the same event appearing twice at different
+  offsets (the bridge may duplicate on a crash) leaves the same state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from schemas.codec import AnyEvent
+from schemas.envelope import Event
 
 TopicPartitionKey = tuple[str, int]
 Checkpoints = dict[TopicPartitionKey, int]
@@ -23,6 +25,39 @@ Checkpoints = dict[TopicPartitionKey, int]
 I = TypeVar("I")  # noqa: E741 - the intents type of one projection
 I_co = TypeVar("I_co", covariant=True)
 I_contra = TypeVar("I_contra", contravariant=True)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(at: datetime) -> int:
+    """Exact integer microseconds since the epoch (floats would lose the last digits).
+
+    Values stay below 2**53, so Lua's double numbers in the Redis writer compare them exactly.
+    """
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, order=True)
+class Stamp:
+    """The last-writer-wins order of events: event time, then the event id breaks ties.
+
+    Events reach a projection from several hosts and topics, so arrival order means nothing;
+    every read model keeps, per register, what the greatest stamp says. Each store keeps the
+    stamp in a form that sorts the same way: `postgres.rows.version_key` (text, COLLATE
+    "C"), `neo4j.apply.stamp_text` (text), the Redis writers `(at_us, event_id)`.
+    """
+
+    at: datetime  # timezone-aware UTC, microsecond resolution
+    event_id: str
+
+    @property
+    def at_us(self) -> int:
+        return micros(self.at)
+
+
+def stamp(event: Event) -> Stamp:
+    return Stamp(event.occurred_at.astimezone(UTC), event.event_id)
 
 
 @dataclass(frozen=True)

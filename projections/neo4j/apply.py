@@ -1,9 +1,9 @@
 """Pure Neo4j projector: positioned events become per-kind row batches for `UNWIND ... MERGE`.
 
 A track's state has three independent aspects, each last-writer-wins on its own stamp
-`(occurred_at, event_id)`: the file (path, tags, deleted), the analysis status (queued,
-analysing, analysed, failed: the same vocabulary as the PostgreSQL read model), and the
-features. Keeping them apart means an old AnalysisCompleted read after a newer
+(projections/base.py, stored as `stamp_text`): the file (path, tags, deleted), the analysis
+status (queued, analysing, analysed, failed: the same vocabulary as the PostgreSQL read
+model), and the features. Keeping them apart means an old AnalysisCompleted read after a newer
 FileDiscovered (they live on different topics) still lands, while a replayed or duplicated
 event never overwrites a newer one. Within a batch only each aspect's winner is emitted;
 the writer repeats the same comparison against what is stored.
@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypedDict
 
-from projections.base import Positioned
+from projections.base import Positioned, Stamp, stamp
 from projections.neo4j.camelot import normalise_camelot
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted, Features
 from schemas.envelope import Event
@@ -72,10 +72,9 @@ class GraphIntents:
         return not (self.files or self.analyses or self.moves)
 
 
-def stamp_of(event: Event) -> str:
-    """Sortable `(occurred_at, event_id)`: fixed-width UTC ISO text compares chronologically."""
-    at = event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
-    return f"{at}|{event.event_id}"
+def stamp_text(s: Stamp) -> str:
+    """The stamp as text sorting as it does: fixed-width UTC ISO time, then the event id."""
+    return f"{s.at.isoformat(timespec='microseconds')}|{s.event_id}"
 
 
 def tempo_bucket(bpm: float | None) -> int | None:
@@ -117,15 +116,15 @@ def _file_row(event: Event, file_id: str, props: dict[str, Any]) -> FileRow:
 
 def _file_rows(event: Event) -> list[FileRow]:
     """File-aspect rows of one event: a move touches two tracks, the old one as a tombstone."""
-    stamp = stamp_of(event)
+    text = stamp_text(stamp(event))
     if isinstance(event, FileDiscovered | FileModified | AnalysisRequested):
-        return [_file_row(event, event.file_id, _file_props(event.payload.file, stamp))]
+        return [_file_row(event, event.file_id, _file_props(event.payload.file, text))]
     if isinstance(event, FileMoved):
         p = event.payload
-        return [_file_row(event, event.file_id, _file_props(p.file, stamp)),
-                _file_row(event, p.previous_file_id, _tombstone_props(p.previous_path, stamp))]
+        return [_file_row(event, event.file_id, _file_props(p.file, text)),
+                _file_row(event, p.previous_file_id, _tombstone_props(p.previous_path, text))]
     if isinstance(event, FileDeleted):
-        return [_file_row(event, event.file_id, _tombstone_props(event.payload.path, stamp))]
+        return [_file_row(event, event.file_id, _tombstone_props(event.payload.path, text))]
     return []
 
 
@@ -141,8 +140,9 @@ def _analysis_row(event: _QUEUED | _ANALYSIS) -> AnalysisRow:
         state, path = "queued", event.payload.file.path
     else:
         state, path = _ANALYSIS_STATE[type(event)], event.payload.path
-    return {"file_id": event.file_id, "stamp": stamp_of(event), "at": event.occurred_at,
-            "event_id": event.event_id, "state": state, "path": path, "features": None}
+    return {"file_id": event.file_id, "stamp": stamp_text(stamp(event)),
+            "at": event.occurred_at, "event_id": event.event_id, "state": state, "path": path,
+            "features": None}
 
 
 class _Reducer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from projections.base import Positioned
+from projections.base import Positioned, stamp
 from projections.postgres.fingerprints import raw_of_text, signature_of_text
 from projections.postgres.rows import Row, empty_track, merge_track, merge_versioned, version_key
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted, Features
@@ -87,7 +87,7 @@ def _patch(event: AnyEvent, path: str, file_id: str | None = None) -> Row:
     row = empty_track(file_id or event.file_id, event.occurred_at)
     row.update(path=path, last_event_at=event.occurred_at, last_event_id=event.event_id,
                updated_at=event.occurred_at,
-               last_version=version_key(event.occurred_at, event.event_id))
+               last_version=version_key(stamp(event)))
     return row
 
 
@@ -116,7 +116,7 @@ def _track_patches(event: AnyEvent) -> list[Row]:
     completed -> analysed, failed -> failed, deleted -> deleted (via presence); a move deletes
     the old id and creates the new one, which inherits progress and analysis in the writer.
     """
-    v = version_key(event.occurred_at, event.event_id)
+    v = version_key(stamp(event))
     if isinstance(event, FileDiscovered | FileModified | AnalysisRequested):
         info = event.payload.file
         return [_with(_with_info(_patch(event, info.path), info, v), v,
@@ -161,7 +161,7 @@ def _analysis_row(event: AnalysisCompleted) -> Row:
                occurred_at=event.occurred_at, path=p.path, content_hash=p.content_hash,
                processing_ms=p.processing_ms, cached=p.cached, worker=p.worker,
                fingerprint=raw_of_text(p.features.fingerprint),
-               version=version_key(event.occurred_at, event.event_id))
+               version=version_key(stamp(event)))
     return row
 
 
@@ -171,10 +171,10 @@ def _failure_row(event: AnalysisFailed) -> Row:
             "reason": p.reason, "message": p.message, "attempts": p.attempts,
             "transient": p.transient, "last_error_at": event.occurred_at,
             "event_id": event.event_id,
-            "version": version_key(event.occurred_at, event.event_id)}
+            "version": version_key(stamp(event))}
 
 
 def _move_row(event: FileMoved) -> Row:
     return {"from_id": event.payload.previous_file_id, "to_id": event.file_id,
             "moved_at": event.occurred_at, "event_id": event.event_id,
-            "version": version_key(event.occurred_at, event.event_id)}
+            "version": version_key(stamp(event))}

@@ -1,7 +1,8 @@
 """Row shapes of the Postgres read model and their merge rules (pure; shared by apply and SQL).
 
 Every mutable part of a row is a last-writer-wins register: a group of columns plus a version
-key `"<occurred_at UTC, microseconds>|<event_id>"` (compared bytewise, COLLATE "C"). Merging
+key, the event's stamp as `"<occurred_at UTC, microseconds>|<event_id>"` (compared bytewise,
+COLLATE "C"). Merging
 two rows takes, per group, the side with the larger version; `created_at` takes the minimum.
 That merge is associative, commutative and idempotent, so the final state depends only on
 the set of events seen — not on their order, batching, topic interleaving or duplicates.
@@ -9,8 +10,10 @@ the set of events seen — not on their order, batching, topic interleaving or d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from projections.base import Stamp
 
 Row = dict[str, Any]
 
@@ -41,9 +44,9 @@ TRACK_COLUMNS: tuple[str, ...] = (
 )
 
 
-def version_key(occurred_at: datetime, event_id: str) -> str:
-    """Sortable as bytes: fixed-width UTC time first, the event id breaks ties."""
-    return f"{occurred_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}|{event_id}"
+def version_key(s: Stamp) -> str:
+    """The stamp as text sorting as it does, bytewise: fixed-width UTC time, then the id."""
+    return f"{s.at:%Y-%m-%dT%H:%M:%S.%fZ}|{s.event_id}"
 
 
 def empty_track(file_id: str, created_at: datetime) -> Row:

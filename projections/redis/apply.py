@@ -3,7 +3,7 @@ intents ordered by a join-semilattice key, so that merging them is idempotent an
 
 The model: a publish batch is identified by the `correlation_id` its events carry. Within a
 batch every file has one status, the one of its *greatest* event under the key
-`(rank(status), occurred_at, event_id)`:
+`(rank(status), stamp)`, the stamp being `(occurred_at, event_id)` (projections/base.py):
 
     queued (1) < in_progress (2) < succeeded = failed (3) < removed (4)
 
@@ -24,10 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from projections.base import Positioned
+from projections.base import Positioned, stamp
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.codec import AnyEvent
 from schemas.file_events import AnalysisRequested, FileDeleted, FileDiscovered, FileModified
@@ -42,9 +41,6 @@ CODE: dict[Status, str] = {
     "queued": "q", "in_progress": "p", "succeeded": "s", "failed": "f", "removed": "r",
 }
 TERMINAL: frozenset[Status] = frozenset({"succeeded", "failed", "removed"})
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def status_of(event: AnyEvent) -> Status | None:
@@ -66,14 +62,6 @@ def status_of(event: AnyEvent) -> Status | None:
     return None
 
 
-def micros(at: datetime) -> int:
-    """Exact integer microseconds since the epoch (floats would lose the last digits).
-
-    Values stay below 2**53, so Lua's double numbers in the writer compare them exactly.
-    """
-    return (at - _EPOCH) // _MICROSECOND
-
-
 @dataclass(frozen=True, order=False)
 class FileStatus:
     """A file's status within a batch as claimed by one event."""
@@ -81,7 +69,7 @@ class FileStatus:
     correlation_id: str
     file_id: str
     status: Status
-    at_us: int
+    at_us: int  # with event_id, the event's stamp (projections/base.py)
     event_id: str
 
     def key(self) -> tuple[int, int, bytes]:
@@ -124,8 +112,8 @@ def claims(events: Iterable[AnyEvent]) -> Iterable[FileStatus]:
     for event in events:
         status = status_of(event)
         if status is not None:
-            yield FileStatus(event.correlation_id, event.file_id, status,
-                             micros(event.occurred_at), event.event_id)
+            s = stamp(event)
+            yield FileStatus(event.correlation_id, event.file_id, status, s.at_us, s.event_id)
 
 
 def reduce_claims(items: Iterable[FileStatus]) -> ProgressIntents:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
-from projections.base import Positioned
+from projections.base import Positioned, stamp
 from schemas.analysis_events import AnalysisCompleted, Features
 
-Version = tuple[int, str]  # (occurred_at in us since the epoch, event_id)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Version = tuple[int, str]  # the event's stamp as (occurred_at in us since the epoch, event_id)
 
 
 def version_of(event: AnalysisCompleted) -> Version:
-    return (event.occurred_at - _EPOCH) // timedelta(microseconds=1), event.event_id
+    s = stamp(event)
+    return s.at_us, s.event_id
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from datetime import timedelta
 import msgspec
 import pytest
 
-from projections.base import Positioned
-from projections.neo4j.apply import GraphIntents, Neo4jProjector, stamp_of, tempo_bucket
+from projections.base import Positioned, stamp
+from projections.neo4j.apply import GraphIntents, Neo4jProjector, stamp_text, tempo_bucket
 from projections.neo4j.camelot import (
     CAMELOT_CODES,
     all_compatibilities,
@@ -137,7 +137,7 @@ def test_newest_analysis_wins_whatever_the_order() -> None:
         (row,) = _apply(list(perm)).analyses
         assert row["features"] is not None
         assert row["features"]["camelot"] == "9B"
-        assert row["stamp"] == stamp_of(events[1])
+        assert row["stamp"] == stamp_text(stamp(events[1]))
 
 
 def test_duplicates_and_order_do_not_change_intents() -> None:

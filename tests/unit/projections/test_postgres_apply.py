@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from projections.base import Positioned
+from projections.base import Positioned, Stamp
 from projections.batching import decode_records, without_partitions
 from projections.postgres.apply import PostgresIntents, PostgresProjector
 from projections.postgres.queries import (
@@ -213,9 +213,9 @@ def test_analysis_before_discovery_keeps_both() -> None:
 
 
 def test_equal_times_are_ordered_by_event_id() -> None:
-    assert version_key(at(1), "b") > version_key(at(1), "a")
-    assert version_key(at(1.000001), "a") > version_key(at(1), "z")
-    assert version_key(at(10), "a") > version_key(at(9.5), "z")
+    assert version_key(Stamp(at(1), "b")) > version_key(Stamp(at(1), "a"))
+    assert version_key(Stamp(at(1.000001), "a")) > version_key(Stamp(at(1), "z"))
+    assert version_key(Stamp(at(10), "a")) > version_key(Stamp(at(9.5), "z"))
 
 
 def test_failure_is_upserted_last_writer_wins() -> None:
@@ -235,7 +235,7 @@ def test_move_deletes_old_id_and_creates_new_one() -> None:
     # Progress and analysis are inherited from the old id by the writer, never set here.
     assert new["progress"] is None and new["progress_version"] == ""
     assert intents.moves == [{"from_id": fid("c.mp3"), "to_id": fid("d.mp3"), "moved_at": at(3),
-                              "event_id": "e2", "version": version_key(at(3), "e2")}]
+                              "event_id": "e2", "version": version_key(Stamp(at(3), "e2"))}]
 
 
 def test_delete_then_rediscovery_is_present_again() -> None:

@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from projections.base import Positioned
+from projections.base import Positioned, micros
 from projections.redis.apply import (
     BatchTimes,
     FileStatus,
     RedisProgressProjector,
     Status,
     merge,
-    micros,
     reduce_claims,
     status_of,
 )

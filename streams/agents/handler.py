@@ -212,7 +212,7 @@ class AnalysisHandler:
             causation_id=event.event_id, priority=event.priority,
             event_id=derived_id(event.event_id, "completed"), payload=payload))
         ANALYSIS_FILES.labels("cached" if cached else "succeeded").inc()
-        if timings is not None:
+        if timings is not None:  # a fresh analysis
             # "total" and per-feature come from inside the analyser (the work itself);
             # "end_to_end" adds the wait for a free pool worker and the result produce.
             ANALYSIS_DURATION.labels("end_to_end").observe(elapsed)

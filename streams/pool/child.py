@@ -57,7 +57,8 @@ def child_main(conn: Connection, analyse_ref: str = DEFAULT_ANALYSE) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     analyse_file = _load(analyse_ref)
     from streams.publishing.fileinfo import content_hash
-    # Imports (Essentia, numpy) take seconds; say when they are done.
+    # Imports (Essentia, numpy) take seconds; say when they are done so the parent's
+    # per-file timeout measures analysis, not interpreter start-up.
     conn.send(READY)
 
     while True:

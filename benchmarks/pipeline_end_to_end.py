@@ -88,7 +88,8 @@ async def _publish_and_wait(window: _Window, files: list[Path], prefix: str,
     from infra.settings import get_settings
     from infra.telemetry import init_tracing, shutdown_tracing
     from projections.redis.progress import wait_for_batch
-    from projections.redis.writer import connect, record_expected_total
+    from projections.redis.side_writes import record_expected_total
+    from projections.redis.writer import connect
     from schemas.envelope import new_id
     from streams.publishing.publisher import publish_paths
 

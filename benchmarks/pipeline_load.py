@@ -243,7 +243,8 @@ def process_report(pipe: Pipeline) -> dict[str, Any]:
 async def burst(n: int, interval_s: float, timeout_s: float) -> dict[str, Any]:
     from infra.settings import get_settings
     from projections.redis.progress import read_batch
-    from projections.redis.writer import connect, record_expected_total
+    from projections.redis.side_writes import record_expected_total
+    from projections.redis.writer import connect
     from streams.publishing.sinks import event_headers
 
     s = get_settings()

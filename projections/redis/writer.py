@@ -1,5 +1,5 @@
-"""I/O part of the Redis progress projection: runs the Lua script with intents and checkpoints,
-plus the helpers the publisher and consumers call (expected totals, consumer lag).
+"""I/O part of the Redis progress projection: runs the Lua script with intents and checkpoints.
+(What other roles write next to it, expected totals and consumer lag: side_writes.py.)
 
 A call's writes and the checkpoint that covers them happen in one script invocation, which
 Redis executes without interleaving. Large batches are split into several calls; only the last
@@ -9,8 +9,7 @@ redelivered events are then absorbed by the script's last-writer-wins merge.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -146,37 +145,3 @@ async def delete_prefix(redis: Redis, prefix: str,
     if batch:
         deleted += await redis.unlink(*batch)
     return deleted
-
-
-async def record_expected_total(redis: Redis, prefix: str, correlation_id: str, n: int) -> None:
-    """Called by the publisher before sending a batch, so progress shows "x of N" early.
-
-    The batch is listed right away (ZADD NX with the wall clock); the projection later replaces
-    that score with the batch's first event time.
-    """
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(keys.expected(prefix, correlation_id), n)
-        pipe.zadd(keys.batches(prefix), {correlation_id: time.time()}, nx=True)
-        pipe.publish(keys.channel(prefix, correlation_id), correlation_id)
-        await pipe.execute()
-
-
-LagRow = tuple[str, int, int, int]  # topic, partition, end_offset, position
-
-
-async def record_lag(redis: Redis, prefix: str, group: str, rows: Iterable[LagRow],
-                     at: float | None = None) -> None:
-    """Store consumer lag (queue depth) per topic-partition of a consumer group.
-
-    `end_offset` is the partition's high watermark, `position` the next offset the group will
-    read; lag is their difference. No TTL: a stalled consumer's last lag is what one wants to
-    see; `updated_at` tells how old it is.
-    """
-    stamp = time.time() if at is None else at
-    async with redis.pipeline(transaction=False) as pipe:
-        for topic, partition, end_offset, position in rows:
-            pipe.hset(keys.lag(prefix, group, topic, partition), mapping={
-                "lag": max(0, end_offset - position), "end_offset": end_offset,
-                "position": position, "updated_at": f"{stamp:.3f}",
-            })
-        await pipe.execute()

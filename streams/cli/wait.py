@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from infra.settings import Settings
 from projections.redis.progress import BatchProgress, wait_for_batch
-from projections.redis.writer import connect, record_expected_total
+from projections.redis.side_writes import record_expected_total
+from projections.redis.writer import connect
 
 
 def redis_prefix(topic_prefix: str) -> str:

@@ -12,7 +12,7 @@ from infra.kafka_admin import ensure_catalogue
 from infra.logging import get_logger
 from infra.metrics import ANALYSIS_QUEUE_DEPTH, ANALYSIS_STALLED_PARTITIONS
 from infra.settings import Settings
-from projections.redis.writer import record_lag
+from projections.redis.side_writes import record_lag
 from schemas.envelope import PRIORITIES
 from schemas.topics import lane_topic
 from streams.agents.analysis import register_agents

@@ -21,7 +21,8 @@ from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from infra.telemetry import flush_tracing, init_tracing
 from projections.redis.progress import wait_for_batch
-from projections.redis.writer import connect, record_expected_total
+from projections.redis.side_writes import record_expected_total
+from projections.redis.writer import connect
 from streams.analysis.core import analyse_file
 from streams.publishing.publisher import publish_paths
 from tests.e2e.support import cleanup_namespace, free_port, generated_corpus

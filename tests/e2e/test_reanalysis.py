@@ -18,7 +18,8 @@ from neo4j import AsyncGraphDatabase
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.redis.progress import wait_for_batch
-from projections.redis.writer import connect, record_expected_total
+from projections.redis.side_writes import record_expected_total
+from projections.redis.writer import connect
 from schemas.envelope import new_id
 from streams.publishing.fileinfo import is_audio
 from streams.publishing.publisher import publish_paths

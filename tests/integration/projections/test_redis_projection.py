@@ -20,13 +20,8 @@ from projections.redis.progress import (
     read_lag,
     wait_for_batch,
 )
-from projections.redis.writer import (
-    RedisProgressWriter,
-    connect,
-    delete_prefix,
-    record_expected_total,
-    record_lag,
-)
+from projections.redis.side_writes import record_expected_total, record_lag
+from projections.redis.writer import RedisProgressWriter, connect, delete_prefix
 from projections.runner import ProjectionRunner
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.codec import encode

@@ -9,19 +9,20 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from infra.logging import get_logger
+from projections.redis.side_writes import LagRow
 
 log = get_logger("lag")
 
 
 async def group_lag(admin: AIOKafkaAdminClient, consumer_end_offsets: Any, group: str,
-                    topics: list[str]) -> list[tuple[str, int, int, int]]:
+                    topics: list[str]) -> list[LagRow]:
     """(topic, partition, end_offset, committed position) for every partition of `topics`."""
     committed = await admin.list_consumer_group_offsets(group)
     described = await admin.describe_topics(topics)
     tps = [TopicPartition(d["topic"], p["partition"]) for d in described
            for p in d.get("partitions", [])]
     ends = await consumer_end_offsets(tps)
-    rows = []
+    rows: list[LagRow] = []
     for tp in tps:
         meta = committed.get(tp)
         position = meta.offset if meta is not None and meta.offset >= 0 else 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-LagRow = tuple[str, int, int, int]
+from projections.redis.side_writes import LagRow
 
 
 @dataclass

@@ -9,22 +9,29 @@ import aiormq
 import aiormq.abc
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
+from schemas.namespace import LIVE_PREFIX, Namespace
+
 MAX_PRIORITY = 10
 
 
 @dataclass(frozen=True)
 class Topology:
-    """Names are derived from one prefix so tests and benchmarks get isolated copies."""
+    """Names are derived from one prefix (through Namespace) so tests and benchmarks get
+    isolated copies."""
 
-    prefix: str = "tracktion"
+    prefix: str = LIVE_PREFIX
+
+    @classmethod
+    def of(cls, ns: Namespace) -> Topology:
+        return cls(ns.prefix)
 
     @property
     def exchange(self) -> str:
-        return f"{self.prefix}.events"
+        return Namespace(self.prefix).amqp_exchange
 
     @property
     def queue(self) -> str:
-        return f"{self.prefix}.bridge"
+        return Namespace(self.prefix).amqp_queue
 
     @staticmethod
     def routing_key(event_type: str, priority: str) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schemas.envelope import PRIORITIES, Priority
+from schemas.namespace import LIVE_PREFIX, Namespace
 
-PREFIX = "tracktion"
+PREFIX = LIVE_PREFIX
 
 
 @dataclass(frozen=True)
@@ -28,29 +29,32 @@ class TopicSpec:
 EVENT_STORE = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
+# The names come from Namespace; these take a bare prefix for the callers that hold one
+# (the bridge's routing, the sinks, the handler).
 def lane_topic(priority: Priority, prefix: str = PREFIX) -> str:
-    return f"{prefix}.files.{priority}"
+    return Namespace(prefix).lane_topic(priority)
 
 
 def analysis_topic(prefix: str = PREFIX) -> str:
-    return f"{prefix}.analysis"
+    return Namespace(prefix).analysis_topic
 
 
 def deadletter_topic(prefix: str = PREFIX) -> str:
-    return f"{prefix}.deadletter"
+    return Namespace(prefix).deadletter_topic
 
 
 def catalogue(prefix: str = PREFIX) -> list[TopicSpec]:
+    ns = Namespace(prefix)
     lanes = [
-        TopicSpec(lane_topic(p, prefix), f"file events of {p} priority (event store lane)",
+        TopicSpec(ns.lane_topic(p), f"file events of {p} priority (event store lane)",
                   config=dict(EVENT_STORE))
         for p in PRIORITIES
     ]
     return [
         *lanes,
-        TopicSpec(analysis_topic(prefix), "AnalysisCompleted / AnalysisFailed (event store)",
+        TopicSpec(ns.analysis_topic, "AnalysisCompleted / AnalysisFailed (event store)",
                   config=dict(EVENT_STORE)),
-        TopicSpec(deadletter_topic(prefix),
+        TopicSpec(ns.deadletter_topic,
                   "messages that could not be processed, with reason and original bytes",
                   key="file_id or none", partitions=3,
                   config={"retention.ms": str(30 * 24 * 3600 * 1000)}),

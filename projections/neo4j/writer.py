@@ -19,8 +19,9 @@ from projections.base import Checkpoints, ProjectionSpec
 from projections.neo4j import cypher
 from projections.neo4j.apply import GraphIntents, Neo4jProjector
 from projections.neo4j.camelot import RELATION_RANK, all_compatibilities, all_keys
+from schemas.namespace import LIVE
 
-DEFAULT_NS = "live"
+DEFAULT_NS = LIVE.neo4j_ns
 DEFAULT_DATABASE = "neo4j"
 # Rows per UNWIND statement: large enough to amortise a round trip, small enough that one
 # statement's parameters and state stay a few MB.

@@ -25,7 +25,9 @@ from sqlalchemy import (
     Text,
 )
 
-DEFAULT_SCHEMA = "tracktion"
+from schemas.namespace import LIVE
+
+DEFAULT_SCHEMA = LIVE.pg_schema
 SCHEMA_ENV = "TRACKTION_DB_SCHEMA"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

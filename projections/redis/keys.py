@@ -17,7 +17,9 @@ contains ':' cannot make two batches' keys collide.
 
 from __future__ import annotations
 
-DEFAULT_PREFIX = "tracktion:"
+from schemas.namespace import LIVE
+
+DEFAULT_PREFIX = LIVE.redis_prefix
 
 
 def batches(prefix: str) -> str:

@@ -38,6 +38,11 @@ def micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
+def from_micros(us: int) -> datetime:
+    """The inverse of `micros`: a stored microsecond count back to a UTC datetime."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
 @dataclass(frozen=True, order=True)
 class Stamp:
     """The last-writer-wins order of events: event time, then the event id breaks ties.

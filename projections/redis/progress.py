@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from projections.base import from_micros
 from projections.redis import keys
 from projections.redis.apply import CODE
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def _time(us: str | None) -> datetime | None:
-    return None if us is None else _EPOCH + timedelta(microseconds=int(us))
+    return None if us is None else from_micros(int(us))
 
 
 @dataclass(frozen=True)

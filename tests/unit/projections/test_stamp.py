@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta, timezone
 
-from projections.base import Stamp, stamp
+from projections.base import Stamp, from_micros, micros, stamp
 from projections.neo4j.apply import stamp_text
 from projections.postgres.rows import version_key
 from schemas.file_events import FileDeleted, FileDeletedPayload
@@ -33,3 +33,8 @@ def test_each_store_keeps_the_stamp_in_the_form_it_has_stored() -> None:
     assert version_key(stamp(event)) == "2026-11-24T12:00:00.000000Z|e1"
     assert stamp_text(stamp(event)) == "2026-11-24T12:00:00.000000+00:00|e1"
     assert stamp(event).at_us == int(datetime(2026, 11, 24, 12, tzinfo=UTC).timestamp()) * 10**6
+
+
+def test_from_micros_inverts_micros_exactly() -> None:
+    for at in (AT, AT + timedelta(microseconds=1), datetime(1970, 1, 1, tzinfo=UTC)):
+        assert from_micros(micros(at)) == at and from_micros(micros(at)).tzinfo is UTC

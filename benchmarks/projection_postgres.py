@@ -37,12 +37,12 @@ from benchmarks.machine import write_result
 from infra.settings import Settings, get_settings
 from projections.postgres.queries import TrackQuery, build_query, search_tracks
 from projections.postgres.writer import PostgresWriter, postgres_spec
+from projections.reads import track_query
 from projections.runner import ProjectionRunner
 from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload, Features
 from schemas.codec import encode
 from schemas.envelope import file_id_for, utcnow
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo, Tags
-from streams.cli.query_cmd import track_query
 
 KEYS = [(k, s, c) for k, s, c in [
     ("A", "minor", "8A"), ("E", "minor", "9A"), ("B", "minor", "10A"), ("F#", "minor", "11A"),

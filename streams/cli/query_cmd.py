@@ -21,7 +21,7 @@ from projections.postgres.duplicates import DuplicateReport
 from projections.postgres.fingerprints import DEFAULT_THRESHOLD
 from projections.postgres.queries import RESULT_COLUMNS, TrackQuery
 from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV
-from projections.reads import TrackReads, track_query  # benchmarks take track_query here
+from projections.reads import TrackReads, track_query
 from streams.cli.errors import usage_errors
 
 app = typer.Typer(no_args_is_help=True)

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 from aiobreaker import CircuitBreakerError
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from infra.settings import Settings
@@ -25,6 +25,7 @@ from projections import positions
 from projections.base import Checkpoints, ProjectionSpec
 from projections.batching import Batch, advance, decode_records, without_partitions
 from projections.breaker import Breaker, BreakerConfig, breaker_for
+from projections.consumer import Consumer, ConsumerFactory, kafka_consumer
 from projections.metrics import (
     PROJECTION_EVENTS_APPLIED,
     PROJECTION_EVENTS_SKIPPED,
@@ -58,11 +59,14 @@ class ProjectionRunner(Generic[I]):
     def __init__(self, spec: ProjectionSpec[I], settings: Settings, topics: list[str],
                  group_id: str | None = None, batch_size: int = 500,
                  batch_timeout_ms: int = 200, breaker: BreakerConfig | None = None,
-                 checkpoint_load_timeout_s: float = 10.0) -> None:
+                 checkpoint_load_timeout_s: float = 10.0,
+                 consumer_factory: ConsumerFactory = kafka_consumer) -> None:
         self.spec = spec
         self.name = spec.projector.name
         self.topics = list(topics)
-        self.group_id = group_id or f"tracktion.projection.{self.name}"
+        from schemas.namespace import LIVE  # the live namespace's group unless told otherwise
+
+        self.group_id = group_id or LIVE.projection_group(self.name)
         self.batch_size = batch_size
         self.batch_timeout_ms = batch_timeout_ms
         self.breaker: Breaker = breaker_for(spec.dependency, breaker)
@@ -87,7 +91,8 @@ class ProjectionRunner(Generic[I]):
         self._stopping = asyncio.Event()
         self._closed = asyncio.Event()
         self._running = False
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer_factory = consumer_factory
+        self._consumer: Consumer | None = None
         self._trace_headers: dict[tuple[str, int, int], Any] = {}
         #: exclusive offset bound per partition for point-in-time rebuilds (replay --to-offset)
         self.stop_before: int | None = None
@@ -98,7 +103,7 @@ class ProjectionRunner(Generic[I]):
         return self.breaker.state
 
     @property
-    def consumer(self) -> AIOKafkaConsumer:
+    def consumer(self) -> Consumer:
         if self._consumer is None:
             raise RuntimeError("runner not started")
         return self._consumer
@@ -108,10 +113,7 @@ class ProjectionRunner(Generic[I]):
         if self._consumer is not None:
             return
         await self.spec.writer.setup()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers, group_id=self.group_id,
-            client_id=f"{self.group_id}-{self._settings.host_name}", enable_auto_commit=False,
-            auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024)
+        consumer = self._consumer_factory(self._settings, self.group_id)
         consumer.subscribe(self.topics, listener=_Rebalance(self))
         # Published before start(): the group join runs in the background and can call
         # _on_assigned before start() returns. Had that callback found no consumer, the

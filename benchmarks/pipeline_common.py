@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from schemas.envelope import Priority
+    from streams.ops.worker_process import WorkerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS_ROOT = REPO / ".stack" / "bench-corpus"
@@ -69,73 +68,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Worker:
-    """`tracktion worker --role <role>` in a subprocess that we own (stopped by its PID)."""
+def bench_worker(role: str, prefix: str, env: dict[str, str] | None = None,
+                 name: str | None = None) -> WorkerProcess:
+    """A worker subprocess logging to .stack/bench-logs/<prefix>-<name>.log, on a free port."""
+    from streams.ops.worker_process import WORKER_MODULE, WorkerProcess
 
-    def __init__(self, role: str, prefix: str, env: dict[str, str] | None = None,
-                 name: str | None = None) -> None:
-        self.role, self.prefix = role, prefix
-        self.name = name or role
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOG_DIR / f"{prefix}-{self.name}.log"
-        self.port = free_port()
-        self.env = {**os.environ, "LOG_FORMAT": "json", **(env or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        # With Faust overrides, an experiment launcher applies them (benchmarks only).
-        module = ("benchmarks.pipeline_patched_worker" if "BENCH_FAUST_OVERRIDES" in self.env
-                  else "streams.cli.main")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, "worker", "--role", self.role,
-             "--prefix", self.prefix, "--port", str(self.port)],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-
-    def started(self) -> bool:
-        # The JSON log event itself: a traceback quoting the source line that logs it
-        # must not count as a start.
-        return b'"event": "worker_started"' in self.log_path.read_bytes()
-
-    async def wait_started(self, timeout_s: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not self.started():
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.tail()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} did not start: {self.tail()}")
-            await asyncio.sleep(0.2)
-
-    def tail(self, chars: int = 2000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def stop(self, timeout_s: float = 60.0) -> int | None:
-        """SIGTERM (graceful), then SIGKILL of this PID and its own children if it hangs."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        children = _children(self.proc.pid)
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            for pid in children:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            self.proc.kill()
-            return self.proc.wait(timeout=10)
-
-
-def _children(pid: int) -> list[int]:
-    from benchmarks.pipeline_procs import all_stats, children
-
-    return children(pid, all_stats())
+    name = name or role
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    # With Faust overrides, an experiment launcher applies them (benchmarks only).
+    module = ("benchmarks.pipeline_patched_worker"
+              if "BENCH_FAUST_OVERRIDES" in {**os.environ, **(env or {})} else WORKER_MODULE)
+    return WorkerProcess(role, prefix, LOG_DIR / f"{prefix}-{name}.log", env=env,
+                         port=free_port(), module=module, name=name)
 
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout_s: float,

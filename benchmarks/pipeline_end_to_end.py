@@ -37,7 +37,7 @@ from benchmarks.machine import write_result
 from benchmarks.pipeline_baselines import decode_limit, naive_baseline
 from benchmarks.pipeline_common import (
     REPO,
-    Worker,
+    bench_worker,
     cleanup_namespace,
     load_avg,
     long_corpus,
@@ -131,7 +131,7 @@ async def run_pipeline(files: list[Path], workers: int, partitions: int,
     if not tracing:
         env["TRACKTION_TRACING"] = "off"
     await ensure_topics(s.kafka_bootstrap_servers, partitions, prefix)
-    procs = [Worker(role, prefix, env) for role in ("bridge", "analysis", "projections")]
+    procs = [bench_worker(role, prefix, env) for role in ("bridge", "analysis", "projections")]
     try:
         for proc in procs:
             proc.start()

@@ -40,7 +40,7 @@ from typing import Any
 from benchmarks.machine import write_result
 from benchmarks.pipeline_common import (
     Completions,
-    Worker,
+    bench_worker,
     cleanup_namespace,
     load_avg,
     new_prefix,
@@ -59,6 +59,7 @@ from benchmarks.pipeline_procs import (
     service_rss_mb,
     top_consumers,
 )
+from streams.ops.worker_process import WorkerProcess
 
 LAG_RISE_S = 10.0
 MEM_RISE_FRACTION = 0.05
@@ -84,7 +85,7 @@ class Pipeline:
     """The three worker processes of one namespace, and what watches them."""
 
     prefix: str
-    procs: list[Worker] = field(default_factory=list)
+    procs: list[WorkerProcess] = field(default_factory=list)
     monitor: TreeMonitor | None = None
     completions: Completions | None = None
 
@@ -95,7 +96,7 @@ class Pipeline:
 
         s = get_settings()
         await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, self.prefix)
-        self.procs = [Worker(role, self.prefix) for role in ROLES]
+        self.procs = [bench_worker(role, self.prefix) for role in ROLES]
         for proc in self.procs:
             proc.start()
         self.monitor = TreeMonitor({p.role: p.pid for p in self.procs}, interval_s=1.0)

@@ -32,7 +32,7 @@ from typing import Any
 from benchmarks.machine import write_result
 from benchmarks.pipeline_common import (
     Completions,
-    Worker,
+    bench_worker,
     cleanup_namespace,
     load_avg,
     long_corpus,
@@ -80,7 +80,7 @@ async def memory_backlog(events: int, duration_s: float, partitions: int) -> dic
     t_pub = time.monotonic()
     await publish_requests(s.kafka_bootstrap_servers, prefix, clips, events, tag="mem")
     publish_s = time.monotonic() - t_pub
-    worker = Worker("analysis", prefix, {"KAFKA_PARTITIONS": str(partitions)})
+    worker = bench_worker("analysis", prefix, {"KAFKA_PARTITIONS": str(partitions)})
     completions = Completions(s.kafka_bootstrap_servers, analysis_topic(prefix))
     try:
         worker.start()
@@ -168,7 +168,7 @@ async def priority_latency(backlog: int, probes: int, partitions: int, files: li
     env = {"KAFKA_PARTITIONS": str(partitions)}
     overrides = VARIANTS[variant]
     analysis_env = {**env, "BENCH_FAUST_OVERRIDES": json.dumps(overrides)} if overrides else env
-    procs = [Worker(role, prefix, analysis_env if role == "analysis" else env)
+    procs = [bench_worker(role, prefix, analysis_env if role == "analysis" else env)
              for role in ("bridge", "analysis", "projections")]
     completions = Completions(s.kafka_bootstrap_servers, analysis_topic(prefix))
     results: list[dict[str, Any]] = []

@@ -28,7 +28,7 @@ from typing import Any
 from benchmarks.machine import write_result
 from benchmarks.pipeline_common import (
     Completions,
-    Worker,
+    bench_worker,
     cleanup_namespace,
     load_avg,
     long_corpus,
@@ -68,9 +68,9 @@ async def run_layout(name: str, files: list[Path], partitions: int) -> dict[str,
     s = get_settings()
     prefix = new_prefix("sc")
     await ensure_topics(s.kafka_bootstrap_servers, partitions, prefix)
-    procs = [Worker("analysis", prefix, {"ANALYSIS_MAX_WORKERS": str(k),
-                                         "KAFKA_PARTITIONS": str(partitions)},
-                    name=f"analysis{i}") for i, k in enumerate(LAYOUTS[name])]
+    procs = [bench_worker("analysis", prefix, {"ANALYSIS_MAX_WORKERS": str(k),
+                                               "KAFKA_PARTITIONS": str(partitions)},
+                          name=f"analysis{i}") for i, k in enumerate(LAYOUTS[name])]
     completions = Completions(s.kafka_bootstrap_servers, analysis_topic(prefix))
     try:
         for proc in procs:

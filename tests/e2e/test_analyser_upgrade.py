@@ -36,11 +36,12 @@ from schemas.envelope import PRIORITIES, new_id, utcnow
 from schemas.file_events import AnalysisRequested
 from schemas.topics import analysis_topic, lane_topic
 from streams.analysis.notation import KEYS, camelot, open_key
+from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import is_audio
 from streams.publishing.publisher import Via, publish_paths
 from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
 from tests.e2e.test_reanalysis import reanalyse, run_batch, tracks_when
-from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
+from tests.integration.kafka_utils import read_topic, wait_until
 
 OLD, NEW, LEGACY = 8, 4, 4  # files analysed at v1, added at v2; v1 files with legacy results
 PUBLISH_VIA: Via = "kafka"  # the bridge is not what this test is about: no bridge process

@@ -24,9 +24,9 @@ from projections.redis.progress import wait_for_batch
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
 from streams.analysis.core import analyse_file
+from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
 from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
-from tests.integration.kafka_utils import WorkerProcess
 
 FILES = 300
 

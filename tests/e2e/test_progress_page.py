@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from infra.settings import Settings
+from streams.ops.worker_process import WorkerProcess
 from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
-from tests.integration.kafka_utils import REPO, WorkerProcess
+from tests.integration.kafka_utils import REPO
 from tests.integration.pages.browser import chromium
 from tests.integration.pages.library import get_json
 

@@ -21,10 +21,11 @@ from projections.redis.progress import wait_for_batch
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
 from schemas.envelope import new_id
+from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import is_audio
 from streams.publishing.publisher import publish_paths
 from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
-from tests.integration.kafka_utils import REPO, WorkerProcess, wait_until
+from tests.integration.kafka_utils import REPO, wait_until
 
 FILES = 12
 TRACKTION = str(REPO / ".venv" / "bin" / "tracktion")

@@ -1,11 +1,10 @@
-"""Helpers for integration tests: read whole topics, run worker subprocesses."""
+"""Helpers for integration tests: read whole topics, wait for conditions, produce events.
+(Worker subprocesses: streams/ops/worker_process.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -71,42 +70,6 @@ def stack_service(action: str, service: str, timeout_s: float = 300) -> float:
     subprocess.run([sys.executable, "-m", "streams.cli.main", "stack", action, service],
                    cwd=REPO, check=True, capture_output=True, timeout=timeout_s)
     return time.monotonic() - started
-
-
-class WorkerProcess:
-    """`tracktion worker` in a subprocess, so tests can SIGKILL or SIGTERM it like an operator."""
-
-    def __init__(self, role: str, prefix: str, log_path: Path, env: dict[str, str] | None = None,
-                 port: int = 0):
-        self.role, self.prefix, self.log_path, self.port = role, prefix, log_path, port
-        self.env = {**os.environ, "LOG_FORMAT": "json", **(env or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli.main", "worker", "--role", self.role,
-             "--prefix", self.prefix, "--port", str(self.port)],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def terminate(self, timeout: float = 60) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop_quietly(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 async def wait_until(predicate, timeout_s: float, interval: float = 0.5) -> bool:  # type: ignore[no-untyped-def]

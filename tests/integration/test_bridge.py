@@ -23,11 +23,11 @@ from schemas.envelope import PRIORITIES, file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
 from schemas.topics import analysis_topic, deadletter_topic, lane_topic
 from streams.bridge.bridge import Bridge
+from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
 from streams.publishing.sinks import RabbitSink, event_headers
 from tests.integration.kafka_utils import (
     Record,
-    WorkerProcess,
     expected_partition,
     read_topic,
     stack_service,

@@ -15,9 +15,10 @@ from schemas.codec import decode
 from schemas.envelope import Priority, file_id_for
 from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload
 from schemas.topics import analysis_topic
+from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import read_file_info
 from streams.publishing.sinks import KafkaSink, event_headers
-from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
+from tests.integration.kafka_utils import read_topic, wait_until
 
 PARTITIONS = 6
 SERVICES = ("kafka", "redis")

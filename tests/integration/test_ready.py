@@ -13,8 +13,9 @@ from typing import Any
 import aiohttp
 
 from infra.settings import Settings
+from streams.ops.worker_process import WorkerProcess
 from tests.e2e.support import free_port
-from tests.integration.kafka_utils import WorkerProcess, stack_service
+from tests.integration.kafka_utils import stack_service
 
 DEPENDENCIES = ("kafka", "neo4j", "postgres", "redis")
 PARTITIONS = 6

@@ -9,8 +9,9 @@ from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode
 from schemas.topics import analysis_topic
+from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
-from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
+from tests.integration.kafka_utils import read_topic, wait_until
 
 SERVICES = ("kafka", "redis")
 

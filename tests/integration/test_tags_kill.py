@@ -12,9 +12,10 @@ import mutagen
 import pytest
 
 from infra.settings import Settings
+from streams.ops.worker_process import WorkerProcess
 from streams.tags import files
 from tests.e2e.support import free_port
-from tests.integration.kafka_utils import WorkerProcess, produce_events, wait_until
+from tests.integration.kafka_utils import produce_events, wait_until
 from tests.integration.tags_support import completed, copies, make
 from tests.unit.tags.test_files import decoded
 

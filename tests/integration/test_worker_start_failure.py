@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from infra.settings import Settings
+from streams.ops.worker_process import WorkerProcess
 from tests.e2e.support import cleanup_namespace, free_port
-from tests.integration.kafka_utils import WorkerProcess
 
 SERVICES = ("kafka", "redis")
 EXIT_WITHIN_S = 60

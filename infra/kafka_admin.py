@@ -22,6 +22,7 @@ from aiokafka.protocol.types import (
 )
 
 from infra.settings import ConfigurationError, Settings
+from schemas.namespace import LIVE, Namespace
 from schemas.topics import TopicSpec, catalogue
 
 
@@ -99,11 +100,11 @@ async def ensure_topics(bootstrap: str, default_partitions: int, prefix: str | N
         await admin.close()
 
 
-async def ensure_catalogue(settings: Settings, prefix: str,
+async def ensure_catalogue(settings: Settings, ns: Namespace,
                            partitions: int | None = None) -> list[str]:
-    """`ensure_topics` with the configured partition count and replication factor."""
+    """`ensure_topics` for `ns` with the configured partition count and replication factor."""
     return await ensure_topics(settings.kafka_bootstrap_servers,
-                               partitions or settings.kafka_partitions, prefix,
+                               partitions or settings.kafka_partitions, ns.prefix,
                                replication_factor=settings.kafka_replication_factor)
 
 
@@ -130,8 +131,8 @@ async def partition_ids(bootstrap: str, topic: str) -> list[int]:
     return sorted(p["partition"] for p in info["partitions"])
 
 
-async def describe_topics(bootstrap: str, prefix: str | None = None) -> list[TopicState]:
-    specs = catalogue(prefix) if prefix else catalogue()
+async def describe_topics(bootstrap: str, ns: Namespace = LIVE) -> list[TopicState]:
+    specs = catalogue(ns.prefix)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.namespace import LIVE_PREFIX, Namespace
+
 # A dependency-free constant module (its package __init__ is empty, so no Essentia loads).
 from streams.analysis.version import ANALYZER_VERSION
 
@@ -36,6 +38,14 @@ class Settings(BaseSettings):
 
     # Where the local stack keeps its state; everything it downloads or writes lives below it.
     stack_dir: Path = DEFAULT_STACK_DIR
+
+    # TRACKTION_PREFIX: the namespace every command and worker uses unless the root option
+    # `tracktion --prefix` names another (topics, queue, groups, schema, graph ns, keys).
+    tracktion_prefix: str = LIVE_PREFIX
+
+    @property
+    def namespace(self) -> Namespace:
+        return Namespace(self.tracktion_prefix)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = 12

@@ -16,6 +16,7 @@ import msgspec
 from infra.logging import get_logger
 from infra.metrics import ANALYSIS_CACHE_HITS, ANALYSIS_CACHE_MISSES
 from schemas.analysis_events import Features
+from schemas.namespace import LIVE
 from streams.agents.features import features_from
 
 log = get_logger("cache")
@@ -26,16 +27,17 @@ class ResultCache:
     """Holds validated, immutable Features: a hit handed out many times is the same value
     every time, whatever its receivers do with it."""
 
-    def __init__(self, size_mb: int, redis: Any | None = None, prefix: str = "tracktion") -> None:
+    def __init__(self, size_mb: int, redis: Any | None = None,
+                 key_prefix: str = LIVE.redis_prefix) -> None:
         self._lru: OrderedDict[str, Features] = OrderedDict()
         self._capacity = max(16, size_mb * 1024 * 1024 // ENTRY_BYTES)
         self._redis = redis
-        self._prefix = prefix
+        self._key_prefix = key_prefix
         self.hits = 0
         self.misses = 0
 
     def _key(self, version: int, content_hash: str) -> str:
-        return f"{self._prefix}:cache:v{version}:{content_hash}"
+        return f"{self._key_prefix}cache:v{version}:{content_hash}"
 
     async def get(self, version: int, content_hash: str) -> Features | None:
         key = self._key(version, content_hash)

@@ -9,18 +9,19 @@ from rich.console import Console
 
 from infra.settings import get_settings
 from projections.postgres.migrate import upgrade
-from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV
+from streams.cli.root import DeprecatedSchemaOpt, namespace_of
 
 app = typer.Typer(help="Manage the PostgreSQL read model schema.", no_args_is_help=True)
 
 
 @app.command("upgrade")
 def upgrade_cmd(
-    schema: Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV,
-                                        help="Schema to create or upgrade.")] = DEFAULT_SCHEMA,
+    ctx: typer.Context,
+    schema: DeprecatedSchemaOpt = None,
     revision: Annotated[str, typer.Option(help="Target Alembic revision.")] = "head",
 ) -> None:
-    """Create or upgrade the read-model tables in SCHEMA (idempotent)."""
+    """Create or upgrade the read-model tables in the namespace's schema (idempotent)."""
+    schema = schema or namespace_of(ctx).pg_schema
     try:
         upgrade(get_settings().database_url, schema, revision)
     except ValueError as exc:

@@ -17,12 +17,11 @@ import typer
 from rich.console import Console
 
 from infra.settings import get_settings
-from projections.neo4j.writer import DEFAULT_NS
 from projections.postgres.queries import TrackQuery
-from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV
 from projections.reads import parse_tolerance, track_query
 from streams.cli.errors import usage_errors
 from streams.cli.graph_query_cmd import fetch_playlist
+from streams.cli.root import DeprecatedGraphNsOpt, DeprecatedSchemaOpt, namespace_of
 from streams.export.run import ExportOptions, ExportResult, export_tracks
 
 app = typer.Typer(no_args_is_help=True)
@@ -53,10 +52,6 @@ RelocateOpt = Annotated[str | None, typer.Option(
     metavar="FROM=TO", help="Rewrite the path prefix FROM to TO (the DJ machine's mount).")]
 VolumeOpt = Annotated[str, typer.Option(help="Traktor VOLUME, e.g. 'Macintosh HD' or 'C:'.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-SchemaOpt = Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV,
-                                        help="Database schema of the read model.")]
-NsOpt = Annotated[str, typer.Option("--namespace", envvar="TRACKTION_GRAPH_NAMESPACE",
-                                    help="Graph namespace, for --playlist.")]
 
 
 def _relocation(text: str | None) -> tuple[str, str] | None:
@@ -103,12 +98,15 @@ def _run(fmt: str, out: Path, selection: tuple[TrackQuery, tuple[str, ...], str]
 
 
 def _command(fmt: str, help_text: str) -> None:
-    def command(out: OutArg, key: KeyOpt = None, compatible_with: CompatOpt = None,
-                bpm: BpmOpt = None, search: SearchOpt = None, status: StatusOpt = None,
+    def command(ctx: typer.Context, out: OutArg, key: KeyOpt = None,
+                compatible_with: CompatOpt = None, bpm: BpmOpt = None, search: SearchOpt = None,
+                status: StatusOpt = None,
                 min_confidence: ConfOpt = None, limit: LimitOpt = None, playlist: SeedOpt = None,
                 length: LengthOpt = 10, bpm_tolerance: TolOpt = "6%", name: NameOpt = None,
                 relocate: RelocateOpt = None, volume: VolumeOpt = "", as_json: JsonOpt = False,
-                schema: SchemaOpt = DEFAULT_SCHEMA, namespace: NsOpt = DEFAULT_NS) -> None:
+                schema: DeprecatedSchemaOpt = None,
+                namespace: DeprecatedGraphNsOpt = None) -> None:
+        ns = namespace_of(ctx)
         filters = (key, compatible_with, bpm, search, status, min_confidence)
         selection: tuple[TrackQuery, tuple[str, ...], str]
         if playlist is None:
@@ -116,8 +114,10 @@ def _command(fmt: str, help_text: str) -> None:
         elif any(f is not None for f in filters):
             raise typer.BadParameter("--playlist takes no filters (--key, --bpm, ...)")
         else:
-            selection = _playlist_selection(playlist, length, bpm_tolerance, namespace)
-        _run(fmt, out, selection, name, relocate, volume, limit, schema, as_json)
+            selection = _playlist_selection(playlist, length, bpm_tolerance,
+                                            namespace or ns.neo4j_ns)
+        _run(fmt, out, selection, name, relocate, volume, limit, schema or ns.pg_schema,
+             as_json)
 
     command.__doc__ = help_text
     app.command(fmt)(command)

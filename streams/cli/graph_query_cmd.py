@@ -12,16 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.settings import get_settings
-from projections.neo4j.writer import DEFAULT_NS
 from projections.reads import GraphReads, parse_tolerance
 from streams.cli.errors import usage_errors
+from streams.cli.root import DeprecatedGraphNsOpt, namespace_of
 
 TrackArg = Annotated[str, typer.Argument(metavar="FILE_OR_ID", help="A file_id or a file path.")]
 ToleranceOpt = Annotated[str, typer.Option(
     "--bpm-tolerance", help="Tempo tolerance: '6%', '6' (percent) or '0.06' (fraction).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
-NsOpt = Annotated[str, typer.Option("--namespace", envvar="TRACKTION_GRAPH_NAMESPACE",
-                                    help="Graph namespace (tests and rebuilds use their own).")]
 
 
 async def fetch_mix(ns: str, ref: str, tolerance: float, limit: int) -> dict[str, Any]:
@@ -58,25 +56,26 @@ def _emit(result: dict[str, Any], rows: list[dict[str, Any]], as_json: bool, tit
         _print(title, rows)
 
 
-def mix(track: TrackArg, bpm_tolerance: ToleranceOpt = "6%",
+def mix(ctx: typer.Context, track: TrackArg, bpm_tolerance: ToleranceOpt = "6%",
         limit: Annotated[int, typer.Option(min=1, help="At most this many tracks.")] = 20,
-        as_json: JsonOpt = False, namespace: NsOpt = DEFAULT_NS) -> None:
+        as_json: JsonOpt = False, namespace: DeprecatedGraphNsOpt = None) -> None:
     """Tracks that mix harmonically with FILE_OR_ID: compatible key, close (half/double) tempo."""
+    ns = namespace or namespace_of(ctx).neo4j_ns
     with usage_errors():
-        result = asyncio.run(fetch_mix(namespace, track, parse_tolerance(bpm_tolerance), limit))
+        result = asyncio.run(fetch_mix(ns, track, parse_tolerance(bpm_tolerance), limit))
     seed = result["seed"]
     title = f"mixes with {_label(seed)} ({seed['camelot']}, {seed['bpm']:.1f} BPM)"
     _emit(result, result["candidates"], as_json, title)
 
 
-def playlist(track: TrackArg,
+def playlist(ctx: typer.Context, track: TrackArg,
              length: Annotated[int, typer.Option(min=1, help="Number of tracks, seed included.")],
              bpm_tolerance: ToleranceOpt = "6%", as_json: JsonOpt = False,
-             namespace: NsOpt = DEFAULT_NS) -> None:
+             namespace: DeprecatedGraphNsOpt = None) -> None:
     """A harmonic-mixing path from FILE_OR_ID: every step key-compatible and tempo-close."""
+    ns = namespace or namespace_of(ctx).neo4j_ns
     with usage_errors():
-        result = asyncio.run(
-            fetch_playlist(namespace, track, parse_tolerance(bpm_tolerance), length))
+        result = asyncio.run(fetch_playlist(ns, track, parse_tolerance(bpm_tolerance), length))
     rows = result["tracks"]
     _emit(result, rows, as_json, f"playlist of {len(rows)} (asked {length})")
 

@@ -16,6 +16,7 @@ from streams.cli import (
     progress_cmd,
     publish_cmd,
     query_cmd,
+    root,
     stack_cmd,
     tags_cmd,
     topics_cmd,
@@ -31,6 +32,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+# `tracktion --prefix X COMMAND`: one namespace for every command, as faust's root options.
+app.callback()(root.root)
 app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(topics_cmd.app, name="topics")
 app.command("publish")(publish_cmd.publish)

@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 
 from infra.settings import get_settings
+from schemas.namespace import LIVE_PREFIX, Namespace
 from streams.ops.namespace import STORES, drop_namespace
 
 app = typer.Typer(no_args_is_help=True)
-LIVE = "tracktion"  # the default prefix every command uses: the library's real state
+LIVE = LIVE_PREFIX  # the default prefix every command uses: the library's real state
 
 
 @app.callback()
@@ -28,12 +29,13 @@ def drop(
 ) -> None:
     """Delete the prefix's Kafka topics, Postgres schema, Neo4j nodes, Redis keys and AMQP
     queue. Each store is tried even if another fails; the exit code is 1 if any failed."""
-    if prefix == LIVE and not live:
+    ns = Namespace(prefix)
+    if ns.is_live and not live:
         raise typer.BadParameter(f"'{LIVE}' is the live namespace (its topics are the event "
                                  "store); pass --i-mean-the-live-one to drop it anyway")
     if not yes:
         typer.confirm(f"Drop namespace '{prefix}' from {', '.join(STORES)}?", abort=True)
-    failed = asyncio.run(drop_namespace(get_settings(), prefix))
+    failed = asyncio.run(drop_namespace(get_settings(), ns))
     for store in STORES:
         error = failed.get(store)
         typer.echo(f"{store:9} {'FAILED: ' + repr(error) if error else 'dropped'}")

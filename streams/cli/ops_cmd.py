@@ -14,9 +14,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from infra.settings import get_settings
 from infra.telemetry import init_tracing, shutdown_tracing
+from streams.cli.root import DeprecatedPrefixOpt, namespace_of
 from streams.ops.reanalyse import Selection, request_reanalysis, select_tracks
 from streams.ops.replay import ReplayRefusedError, replay_store
-from streams.worker.projections_role import STORES, namespace
+from streams.worker.projections_role import STORES
 
 console = Console(stderr=True)
 replay_app = typer.Typer(help="Rebuild read models from the retained topics.",
@@ -25,12 +26,13 @@ replay_app = typer.Typer(help="Rebuild read models from the retained topics.",
 
 @replay_app.command("projections")
 def replay_projections(
+    ctx: typer.Context,
     only: Annotated[list[str] | None, typer.Option(
         help="postgres | neo4j | redis | tags (repeatable; default the first three).",
     )] = None,
     to_offset: Annotated[int | None, typer.Option(
         help="Rebuild only records below this offset in every partition.")] = None,
-    prefix: Annotated[str, typer.Option(help="Topic name prefix.")] = "tracktion",
+    prefix: DeprecatedPrefixOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Reset the chosen projections and rebuild them from offset 0 (stop their worker first)."""
@@ -39,7 +41,7 @@ def replay_projections(
     bad = [s for s in stores if s not in (*STORES, "tags")]
     if bad:
         raise typer.BadParameter(f"unknown projection(s) {bad}; choose from {STORES} or tags")
-    settings = get_settings()
+    settings, ns = get_settings(), namespace_of(ctx, prefix)
     results = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, disable=json_out or not sys.stderr.isatty()) as bar:
@@ -50,7 +52,7 @@ def replay_projections(
 
         for store in stores:
             try:
-                result = asyncio.run(replay_store(settings, prefix, store, to_offset, show))
+                result = asyncio.run(replay_store(settings, ns, store, to_offset, show))
             except ReplayRefusedError as exc:
                 console.print(f"[red]refused:[/red] {exc}")
                 raise typer.Exit(1) from exc
@@ -67,6 +69,7 @@ def replay_projections(
 
 
 def reanalyse(
+    ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Every known (not deleted) track.")] = False,
     file: Annotated[list[Path] | None, typer.Option(help="A file path (repeatable).")] = None,
     where: Annotated[str | None, typer.Option(
@@ -75,14 +78,14 @@ def reanalyse(
         = False,
     dry_run: Annotated[bool, typer.Option(help="Only say how many would be re-analysed.")]
         = False,
-    prefix: Annotated[str, typer.Option(help="Topic name prefix.")] = "tracktion",
+    prefix: DeprecatedPrefixOpt = None,
 ) -> None:
     """Emit analysis requests (reason re-analyse, new correlation id) for the chosen tracks."""
-    settings = get_settings()
+    settings, ns = get_settings(), namespace_of(ctx, prefix)
     selection = Selection(all=all_, files=tuple(str(f) for f in file or ()), where=where,
                           failed=failed)
     try:
-        rows = asyncio.run(select_tracks(settings, namespace(prefix, "tracktion"), selection))
+        rows = asyncio.run(select_tracks(settings, ns.pg_schema, selection))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if dry_run:
@@ -93,7 +96,7 @@ def reanalyse(
         return
     init_tracing("tracktion-publish", settings.otel_exporter_otlp_endpoint,
                  settings.otel_traces_sampler)
-    cid = asyncio.run(request_reanalysis(settings, rows, prefix=prefix))
+    cid = asyncio.run(request_reanalysis(settings, rows, ns=ns))
     shutdown_tracing()
     typer.echo(f"requested re-analysis of {len(rows)} file(s); correlation id {cid} "
                f"(follow with `tracktion progress {cid} --follow`)")

@@ -14,9 +14,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from infra.settings import get_settings
-from projections.redis.keys import DEFAULT_PREFIX
 from projections.redis.progress import BatchProgress, list_batches, read_batch, wait_for_batch
 from projections.redis.writer import connect
+from streams.cli.root import namespace_of
 
 console = Console(stderr=True)
 out = Console()
@@ -115,6 +115,7 @@ def _follow_cli(url: str, prefix: str, cid: str, timeout: float | None, json_out
 
 
 def progress(
+    ctx: typer.Context,
     correlation_id: Annotated[str | None, typer.Argument(
         help="Batch to show; without it, list recent batches.")] = None,
     follow: Annotated[bool, typer.Option(
@@ -125,12 +126,16 @@ def progress(
     limit: Annotated[int, typer.Option(help="How many recent batches to list.")] = 20,
     timeout: Annotated[float | None, typer.Option(help="Seconds --follow waits at most.")]
         = None,
-    key_prefix: Annotated[str, typer.Option(
-        envvar="REDIS_KEY_PREFIX", help="Redis key prefix of the progress tables.")]
-        = DEFAULT_PREFIX,
+    # Deprecated, as the root --prefix names the namespace whose keys are read; kept (hidden)
+    # for its documented use and environment variable.
+    key_prefix: Annotated[str | None, typer.Option(
+        envvar="REDIS_KEY_PREFIX", hidden=True,
+        help="Deprecated: the Redis key prefix instead of the namespace's.")] = None,
 ) -> None:
     """Show analysis progress of publish batches (from the Redis progress projection)."""
     url = get_settings().redis_url
+    if key_prefix is None:
+        key_prefix = namespace_of(ctx).redis_prefix
     if follow and correlation_id is None:
         raise typer.BadParameter("--follow needs a CORRELATION_ID")
     if follow and correlation_id is not None:

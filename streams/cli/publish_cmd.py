@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from infra.settings import get_settings
 from infra.telemetry import init_tracing, shutdown_tracing
+from streams.cli.root import DeprecatedPrefixOpt, namespace_of
 from streams.publishing.priority import PriorityChoice
 from streams.publishing.publisher import PublishResult, Via, publish_paths
 
@@ -21,6 +22,7 @@ console = Console(stderr=True)
 
 
 def publish(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Audio files or folders (recursive).",
                                                 exists=True)],
     priority: Annotated[str, typer.Option(
@@ -36,20 +38,20 @@ def publish(
         = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 3600.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    prefix: Annotated[str, typer.Option(help="Topic/exchange name prefix.")] = "tracktion",
+    prefix: DeprecatedPrefixOpt = None,
 ) -> None:
     """Publish file events for PATHS; prints the correlation id and a summary."""
     if priority not in ("high", "normal", "low", "auto"):
         raise typer.BadParameter("priority must be high, normal, low or auto")
     if via not in ("rabbitmq", "kafka"):
         raise typer.BadParameter("via must be rabbitmq or kafka")
-    settings = get_settings()
+    settings, ns = get_settings(), namespace_of(ctx, prefix)
     init_tracing("tracktion-publish", settings.otel_exporter_otlp_endpoint,
                  settings.otel_traces_sampler)
     prio: PriorityChoice = priority  # type: ignore[assignment]
     transport: Via = via  # type: ignore[assignment]
-    result = _publish_with_progress(paths, prio, transport, correlation_id, force, prefix,
-                                    quiet=json_out)
+    result = _publish_with_progress(paths, prio, transport, correlation_id, force,
+                                    ns.prefix, quiet=json_out)
     shutdown_tracing()
     summary: dict[str, object] = {"correlation_id": result.correlation_id, "files": result.files,
                                   "published": result.published, "seconds": result.seconds}
@@ -58,7 +60,7 @@ def publish(
         from streams.cli.wait import wait_for_batch_cli
 
         done = wait_for_batch_cli(settings, result.correlation_id, result.published, timeout,
-                                  quiet=json_out, topic_prefix=prefix)
+                                  quiet=json_out, ns=ns)
         summary.update(succeeded=done["succeeded"], failed=done["failed"],
                        seconds=round(result.seconds + float(done["seconds"]), 2))  # type: ignore[arg-type]
         failed += int(done["failed"])  # type: ignore[call-overload]

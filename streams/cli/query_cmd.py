@@ -20,9 +20,9 @@ from infra.settings import get_settings
 from projections.postgres.duplicates import DuplicateReport
 from projections.postgres.fingerprints import DEFAULT_THRESHOLD
 from projections.postgres.queries import RESULT_COLUMNS, TrackQuery
-from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV
 from projections.reads import TrackReads, track_query
 from streams.cli.errors import usage_errors
+from streams.cli.root import DeprecatedSchemaOpt, namespace_of
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -30,10 +30,6 @@ app = typer.Typer(no_args_is_help=True)
 @app.callback()
 def query() -> None:
     """Query the read models (tracks; more kinds register here as commands)."""
-
-
-SchemaOpt = Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV,
-                                        help="Database schema of the read model.")]
 
 
 async def fetch_tracks(query: TrackQuery, schema: str) -> list[dict[str, Any]]:
@@ -84,6 +80,7 @@ def _print_table(rows: list[dict[str, Any]], failed: bool = False) -> None:
 
 @app.command("tracks")
 def tracks(
+    ctx: typer.Context,
     key: Annotated[str | None, typer.Option(help="Key: 8A, Am, 'A minor', F#m, Bb.")] = None,
     compatible_with: Annotated[str | None, typer.Option(
         help="Harmonically compatible with this key: same number, or +-1 same letter.")] = None,
@@ -100,7 +97,7 @@ def tracks(
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="JSON array on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header on stdout.")] = False,
-    schema: SchemaOpt = DEFAULT_SCHEMA,
+    schema: DeprecatedSchemaOpt = None,
 ) -> None:
     """Find tracks by key, compatible key, tempo, tempo confidence, text and status.
 
@@ -109,7 +106,7 @@ def tracks(
     """
     with usage_errors():
         query = track_query(key, compatible_with, bpm, search, status, limit, min_confidence)
-    rows = asyncio.run(fetch_tracks(query, schema))
+    rows = asyncio.run(fetch_tracks(query, schema or namespace_of(ctx).pg_schema))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     elif as_csv:
@@ -127,15 +124,16 @@ async def fetch_duplicates(schema: str, threshold: float) -> DuplicateReport:
 
 @app.command("duplicates")
 def duplicates(
+    ctx: typer.Context,
     threshold: Annotated[float, typer.Option(
         min=0.5, max=1.0, help="Fingerprint similarity (1 - bit error rate) at or above "
                                "which two files hold the same recording.")] = DEFAULT_THRESHOLD,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
-    schema: SchemaOpt = DEFAULT_SCHEMA,
+    schema: DeprecatedSchemaOpt = None,
 ) -> None:
     """Groups of files holding the same recording (Chromaprint), the copy to keep first:
     lossless, then the higher bit rate, then the longer one."""
-    report = asyncio.run(fetch_duplicates(schema, threshold))
+    report = asyncio.run(fetch_duplicates(schema or namespace_of(ctx).pg_schema, threshold))
     if as_json:
         sys.stdout.write(json.dumps({
             "threshold": threshold, "tracks_with_fingerprint": report.tracks_with_fingerprint,

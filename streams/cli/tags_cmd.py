@@ -17,10 +17,11 @@ from rich.table import Table
 
 from infra.logging import get_logger
 from infra.settings import get_settings
-from projections.postgres.schema import DEFAULT_SCHEMA, SCHEMA_ENV, build_tables
+from projections.postgres.schema import build_tables
 from projections.postgres.writer import make_engine
 from projections.reads import track_query
 from projections.redis.writer import connect
+from streams.cli.root import DeprecatedPrefixOpt, DeprecatedSchemaOpt, namespace_of
 from streams.tags import ours
 from streams.tags.diff import STATUSES, FileDiff, tag_diffs
 from streams.tags.ours import FileRecord
@@ -35,7 +36,7 @@ def tags() -> None:
     """Analysis results in the files' own tags (BPM, initial key, ReplayGain)."""
 
 
-async def _diffs(schema: str, prefix: str, notation: KeyNotation, key: str | None,
+async def _diffs(schema: str, key_prefix: str, notation: KeyNotation, key: str | None,
                  bpm: str | None, search: str | None) -> list[FileDiff]:
     query = track_query(key, None, bpm, search, "analysed", 1)
     settings = get_settings()
@@ -44,7 +45,7 @@ async def _diffs(schema: str, prefix: str, notation: KeyNotation, key: str | Non
 
     async def records(file_ids: Sequence[str]) -> dict[str, FileRecord]:
         try:
-            return await ours.load(redis, f"{prefix}:", file_ids)
+            return await ours.load(redis, key_prefix, file_ids)
         except RedisError as exc:
             # Without the record, files tagged by us show as content_changed: say why.
             log.warning("tags_records_unavailable", error=repr(exc))
@@ -61,6 +62,7 @@ async def _diffs(schema: str, prefix: str, notation: KeyNotation, key: str | Non
 
 @app.command("diff")
 def diff(
+    ctx: typer.Context,
     notation: Annotated[str, typer.Option(
         envvar="TAGS_KEY_NOTATION",
         help="Key notation: standard (Am), camelot (8A) or open_key (1m); the tags role "
@@ -70,16 +72,17 @@ def diff(
     search: Annotated[str | None, typer.Option(help="Text in title/artist/album/path.")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="List unchanged files too.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
-    schema: Annotated[str, typer.Option("--schema", envvar=SCHEMA_ENV)] = DEFAULT_SCHEMA,
-    prefix: Annotated[str, typer.Option(
-        help="Prefix of the tags role whose own writes count as the analysed audio.")
-    ] = "tracktion",
+    schema: DeprecatedSchemaOpt = None,
+    prefix: DeprecatedPrefixOpt = None,
 ) -> None:
-    """Show, without writing, which tags of which analysed files would change."""
+    """Show, without writing, which tags of which analysed files would change (the
+    namespace's tags role's own writes count as the analysed audio)."""
     if notation not in NOTATIONS:
         raise typer.BadParameter(f"--notation must be one of {', '.join(NOTATIONS)}")
     try:
-        diffs = asyncio.run(_diffs(schema, prefix, notation, key, bpm, search))
+        ns = namespace_of(ctx, prefix)
+        diffs = asyncio.run(_diffs(schema or ns.pg_schema, ns.redis_prefix, notation, key, bpm,
+                                   search))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     counts = Counter(d.status for d in diffs)

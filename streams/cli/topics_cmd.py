@@ -13,31 +13,32 @@ from rich.table import Table
 
 from infra.kafka_admin import describe_topics, ensure_catalogue
 from infra.settings import get_settings
+from streams.cli.root import DeprecatedPrefixOpt, namespace_of
 
 app = typer.Typer(help="Create and inspect the Kafka topics (the event store).",
                   no_args_is_help=True)
-PrefixOpt = Annotated[str, typer.Option(help="Topic name prefix.")]
 
 
 @app.command("create")
-def create(prefix: PrefixOpt = "tracktion",
+def create(ctx: typer.Context, prefix: DeprecatedPrefixOpt = None,
            partitions: Annotated[int | None, typer.Option(
                help="Partitions for new topics (default KAFKA_PARTITIONS).")] = None) -> None:
     """Create every catalogue topic that does not exist yet (idempotent)."""
     settings = get_settings()
-    created = asyncio.run(ensure_catalogue(settings, prefix, partitions))
+    created = asyncio.run(ensure_catalogue(settings, namespace_of(ctx, prefix), partitions))
     Console(stderr=True).print(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
 
 
 @app.command("describe")
-def describe(prefix: PrefixOpt = "tracktion",
+def describe(ctx: typer.Context, prefix: DeprecatedPrefixOpt = None,
              json_out: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
              partitions: Annotated[bool, typer.Option(
                  "--partitions", help="Also one row per partition: leader, replicas, ISR.")
              ] = False,
              ) -> None:
     """Show each catalogue topic: exists, partitions, replicas, min ISR, retention, purpose."""
-    states = asyncio.run(describe_topics(get_settings().kafka_bootstrap_servers, prefix))
+    states = asyncio.run(describe_topics(get_settings().kafka_bootstrap_servers,
+                                         namespace_of(ctx, prefix)))
     if json_out:
         typer.echo(json.dumps([{**asdict(s), "under_replicated": s.under_replicated}
                                for s in states], indent=2))

@@ -13,22 +13,19 @@ from infra.settings import Settings
 from projections.redis.progress import BatchProgress, wait_for_batch
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
+from schemas.namespace import LIVE, Namespace
 
 
-def redis_prefix(topic_prefix: str) -> str:
-    return f"{topic_prefix}:"
-
-
-async def set_expected(settings: Settings, topic_prefix: str, correlation_id: str, n: int) -> None:
+async def set_expected(settings: Settings, key_prefix: str, correlation_id: str, n: int) -> None:
     redis = connect(settings.redis_url)
     try:
-        await record_expected_total(redis, redis_prefix(topic_prefix), correlation_id, n)
+        await record_expected_total(redis, key_prefix, correlation_id, n)
     finally:
         await redis.aclose()
 
 
 def wait_for_batch_cli(settings: Settings, correlation_id: str, expected: int, timeout: float,
-                       quiet: bool = False, topic_prefix: str = "tracktion") -> dict[str, object]:
+                       quiet: bool = False, ns: Namespace = LIVE) -> dict[str, object]:
     """Block until the batch is done; returns succeeded/failed counts and elapsed seconds."""
     console = Console(stderr=True)
     started = time.monotonic()
@@ -37,7 +34,7 @@ def wait_for_batch_cli(settings: Settings, correlation_id: str, expected: int, t
                         console=console, disable=quiet or not sys.stderr.isatty())
 
     async def follow() -> BatchProgress:
-        await set_expected(settings, topic_prefix, correlation_id, expected)
+        await set_expected(settings, ns.redis_prefix, correlation_id, expected)
         redis = connect(settings.redis_url)
         try:
             with progress:
@@ -48,7 +45,7 @@ def wait_for_batch_cli(settings: Settings, correlation_id: str, expected: int, t
                     progress.update(task, completed=p.succeeded + p.failed,
                                     detail=f"failed {p.failed}{eta}")
 
-                return await wait_for_batch(redis, redis_prefix(topic_prefix), correlation_id,
+                return await wait_for_batch(redis, ns.redis_prefix, correlation_id,
                                             timeout=timeout, on_update=update)
         finally:
             await redis.aclose()

@@ -12,20 +12,22 @@ import typer
 from infra.logging import configure_logging
 from infra.settings import get_settings
 from infra.telemetry import init_tracing, shutdown_tracing
+from streams.cli.root import DeprecatedPrefixOpt, namespace_of
 from streams.watcher.watcher import watch_library
 
 
 def watch(
+    ctx: typer.Context,
     dirs: Annotated[list[Path], typer.Argument(help="Library folders to watch (recursive).",
                                                exists=True, file_okay=False)],
     via: Annotated[str, typer.Option(help="rabbitmq or kafka.")] = "rabbitmq",
     priority: Annotated[str, typer.Option(help="high | normal | low | auto.")] = "auto",
     settle: Annotated[float, typer.Option(
         help="Seconds a file must stay unchanged before it is published.")] = 2.0,
-    prefix: Annotated[str, typer.Option(help="Topic/exchange name prefix.")] = "tracktion",
+    prefix: DeprecatedPrefixOpt = None,
 ) -> None:
     """Watch DIRS and publish discovered / modified / moved / deleted events until Ctrl-C."""
-    settings = get_settings()
+    settings, ns = get_settings(), namespace_of(ctx, prefix)
     configure_logging("tracktion-watch", settings.log_level, settings.log_format)
     init_tracing("tracktion-publish", settings.otel_exporter_otlp_endpoint,
                  settings.otel_traces_sampler)
@@ -35,7 +37,7 @@ def watch(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        watcher = await watch_library(dirs, settings, via=via, prefix=prefix,  # type: ignore[arg-type]
+        watcher = await watch_library(dirs, settings, via=via, prefix=ns.prefix,  # type: ignore[arg-type]
                                       priority=priority, settle_s=settle, stop=stop)  # type: ignore[arg-type]
         return watcher.published
 

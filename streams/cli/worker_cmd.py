@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from infra.settings import get_settings
+from schemas.namespace import Namespace
+from streams.cli.root import DeprecatedPrefixOpt, namespace_of
 from streams.worker.main import Role, run_roles
 
 ROLES = ("bridge", "analysis", "projections", "tags")
@@ -21,7 +23,7 @@ def roles_for(role: str, tags_write: bool) -> tuple[str, ...]:
     return (*ALWAYS, "tags") if tags_write else ALWAYS
 
 
-def _build(role: str, prefix: str) -> list[Role]:
+def _build(role: str, ns: Namespace) -> list[Role]:
     settings = get_settings()
     wanted = roles_for(role, settings.tags_write)
     roles: list[Role] = []
@@ -29,32 +31,34 @@ def _build(role: str, prefix: str) -> list[Role]:
         if name == "bridge":
             from streams.worker.bridge_role import BridgeRole
 
-            roles.append(BridgeRole(settings, prefix))
+            roles.append(BridgeRole(settings, ns))
         elif name == "analysis":
             from streams.worker.analysis_role import AnalysisRole
 
-            roles.append(AnalysisRole(settings, prefix))
+            roles.append(AnalysisRole(settings, ns))
         elif name == "projections":
             from streams.worker.projections_role import ProjectionsRole
 
-            roles.append(ProjectionsRole(settings, prefix))
+            roles.append(ProjectionsRole(settings, ns))
         elif name == "tags":
             from streams.worker.tags_role import TagsRole
 
-            roles.append(TagsRole(settings, prefix))
+            roles.append(TagsRole(settings, ns))
     return roles
 
 
 def worker(
+    ctx: typer.Context,
     role: Annotated[str, typer.Option(
         help="bridge | analysis | projections | tags | all (tags only with TAGS_WRITE=1)",
     )] = "all",
     port: Annotated[int | None, typer.Option(
         help="Port of /health, /ready, /metrics and the API (default WEB_PORT).")] = None,
-    prefix: Annotated[str, typer.Option(help="Topic/queue name prefix.")] = "tracktion",
+    prefix: DeprecatedPrefixOpt = None,
 ) -> None:
     """Run worker roles until SIGTERM/SIGINT, then shut down gracefully (nothing is lost)."""
     if role not in (*ROLES, "all"):
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)} or all")
-    code = asyncio.run(run_roles(get_settings(), _build(role, prefix), role, port))
+    roles = _build(role, namespace_of(ctx, prefix))
+    code = asyncio.run(run_roles(get_settings(), roles, role, port))
     raise typer.Exit(code)

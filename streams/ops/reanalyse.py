@@ -17,6 +17,7 @@ import msgspec
 from infra.settings import Settings
 from schemas.envelope import new_id
 from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload, FileInfo, Tags
+from schemas.namespace import LIVE, Namespace
 from streams.publishing.fileinfo import read_file_info
 from streams.publishing.priority import priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
@@ -67,9 +68,9 @@ async def select_tracks(settings: Settings, schema: str, sel: Selection) -> list
 
 
 async def request_reanalysis(settings: Settings, rows: list[asyncpg.Record], *,
-                             via: Via = "kafka", prefix: str = "tracktion") -> str:
+                             via: Via = "kafka", ns: Namespace = LIVE) -> str:
     correlation_id = new_id()
-    sink = await open_sink(settings, via, prefix)
+    sink = await open_sink(settings, via, ns.prefix)
     try:
         for row in rows:
             # Facts as the read model knows them (tags included), so the request does not

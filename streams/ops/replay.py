@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
+from schemas.namespace import Namespace
 from streams.worker.projections_role import build_spec, source_topics
 
 
@@ -47,10 +48,10 @@ async def group_members(bootstrap: str, group: str) -> int:
                if g["group"] == group)
 
 
-async def replay_store(settings: Settings, prefix: str, store: str,
+async def replay_store(settings: Settings, ns: Namespace, store: str,
                        stop_before: int | None = None,
                        on_progress: Callable[[str, int], None] | None = None) -> ReplayResult:
-    group = f"{prefix}.projection.{store}"
+    group = ns.projection_group(store)
     members = await group_members(settings.kafka_bootstrap_servers, group)
     if members:
         raise ReplayRefusedError(
@@ -58,14 +59,13 @@ async def replay_store(settings: Settings, prefix: str, store: str,
             "projections worker (SIGTERM) first, replay, then start it again")
     if store == "tags":  # re-applies every latest analysis; rewrites only tags that differ
         from projections.tags.writer import tags_spec
-        from schemas.topics import analysis_topic
         from streams.worker.tags_role import BATCH_SIZE
 
-        spec: Any = tags_spec(settings.redis_url, f"{prefix}:", settings.tags_key_notation)
-        topics, batch_size = [analysis_topic(prefix)], BATCH_SIZE
+        spec: Any = tags_spec(settings.redis_url, ns.redis_prefix, settings.tags_key_notation)
+        topics, batch_size = [ns.analysis_topic], BATCH_SIZE
     else:
-        spec = build_spec(store, settings, prefix)
-        topics, batch_size = source_topics(prefix), 2000
+        spec = build_spec(store, settings, ns)
+        topics, batch_size = source_topics(ns), 2000
     await spec.writer.setup()
     await spec.writer.reset(spec.projector.name)
     runner: ProjectionRunner[Any] = ProjectionRunner(

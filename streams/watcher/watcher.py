@@ -34,6 +34,7 @@ from schemas.file_events import (
     FileMoved,
     FileMovedPayload,
 )
+from schemas.namespace import Namespace
 from streams.publishing.fileinfo import is_audio, iter_audio_files, read_file_info
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
@@ -183,7 +184,7 @@ async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "ra
     redis = connect(settings.redis_url)
 
     async def our_write(file_id: str, content_hash: str) -> bool:
-        return await ours.is_ours(redis, f"{prefix}:", file_id, content_hash)
+        return await ours.is_ours(redis, Namespace(prefix).redis_prefix, file_id, content_hash)
 
     watcher = LibraryWatcher(roots, sink, correlation_id or new_id(), priority, settle_s,
                              our_write)

@@ -13,8 +13,7 @@ from infra.logging import get_logger
 from infra.metrics import ANALYSIS_QUEUE_DEPTH, ANALYSIS_STALLED_PARTITIONS
 from infra.settings import Settings
 from projections.redis.side_writes import record_lag
-from schemas.envelope import PRIORITIES
-from schemas.topics import lane_topic
+from schemas.namespace import Namespace
 from streams.agents.analysis import register_agents
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler
@@ -31,9 +30,9 @@ class AnalysisRole:
     name = "analysis"
     dependencies: tuple[str, ...] = ("kafka", "redis")
 
-    def __init__(self, settings: Settings, prefix: str = "tracktion") -> None:
+    def __init__(self, settings: Settings, ns: Namespace) -> None:
         self._settings = settings
-        self._prefix = prefix
+        self._ns = ns
         self.pool = AnalysisPool(settings.analysis_max_workers, settings.analysis_timeout,
                                  settings.max_memory_mb)
         self._app: Any = None
@@ -43,28 +42,28 @@ class AnalysisRole:
 
     async def start(self) -> None:
         s = self._settings
-        await ensure_catalogue(s, self._prefix)
+        ns = self._ns
+        await ensure_catalogue(s, ns)
         self.pool.start()
         self._redis = aioredis.from_url(s.redis_url, socket_timeout=1, socket_connect_timeout=1,
                                         retry_on_timeout=False)
-        cache = ResultCache(s.cache_size_mb, self._redis, self._prefix)
-        self._app = create_app(s, f"{self._prefix}-analysis")
+        cache = ResultCache(s.cache_size_mb, self._redis, ns.redis_prefix)
+        self._app = create_app(s, ns.analysis_group)  # the app id is the consumer group
 
         async def emit(topic: str, key: bytes | None, value: bytes,
                        headers: list[tuple[str, bytes]]) -> Any:
             return await self._app.producer.send(topic, key, value, partition=None,
                                                  timestamp=None, headers=headers)
 
-        handler = AnalysisHandler(self.pool, cache, emit, self._prefix,
+        handler = AnalysisHandler(self.pool, cache, emit, ns.prefix,
                                   s.analyzer_version, worker_name=f"{s.host_name}:{os.getpid()}")
         # Enough concurrent agent actors to keep every pool worker fed, plus a few queued so
         # a freed worker never waits for a fetch.
-        register_agents(self._app, handler, self._prefix, s.analysis_max_workers * 2)
+        register_agents(self._app, handler, ns.prefix, s.analysis_max_workers * 2)
         self._app.finalize()
         await self._app.start()
-        lanes = {lane_topic(p, self._prefix): p for p in PRIORITIES}
-        self._lag = LagMonitor(s.kafka_bootstrap_servers, f"{self._prefix}-analysis",
-                               list(lanes), self._record_lag)
+        self._lag = LagMonitor(s.kafka_bootstrap_servers, ns.analysis_group,
+                               list(ns.lane_topics), self._record_lag)
         self._lag.start()
         # Which version this process stamps: what an operator checks during an upgrade.
         log.info("analysis_role_started", analyzer_version=s.analyzer_version,
@@ -79,7 +78,7 @@ class AnalysisRole:
         for lane, depth in per_lane.items():
             ANALYSIS_QUEUE_DEPTH.labels(lane).set(depth)
         self._report_stalls(rows)
-        await record_lag(self._redis, f"{self._prefix}:", group, rows)
+        await record_lag(self._redis, self._ns.redis_prefix, group, rows)
 
     def _report_stalls(self, rows: list[tuple[str, int, int, int]]) -> None:
         verdict = self._stalls.observe(rows, time.monotonic())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from infra.kafka_admin import ensure_catalogue
 from infra.settings import Settings
+from schemas.namespace import Namespace
 from streams.bridge.bridge import Bridge
 from streams.worker.web import RouteAdder
 
@@ -12,15 +13,15 @@ class BridgeRole:
     name = "bridge"
     dependencies: tuple[str, ...] = ("kafka", "rabbitmq")
 
-    def __init__(self, settings: Settings, prefix: str = "tracktion") -> None:
+    def __init__(self, settings: Settings, ns: Namespace) -> None:
         self._settings = settings
-        self._prefix = prefix
-        self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, prefix,
+        self._ns = ns
+        self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, ns.prefix,
                              max_event_bytes=settings.max_event_bytes,
-                             client_id=f"{prefix}.bridge-{settings.host_name}")
+                             client_id=ns.bridge_client_id(settings.host_name))
 
     async def start(self) -> None:
-        await ensure_catalogue(self._settings, self._prefix)
+        await ensure_catalogue(self._settings, self._ns)
         await self.bridge.start()
 
     async def run(self) -> None:

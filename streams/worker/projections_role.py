@@ -13,8 +13,7 @@ from aiohttp import web
 
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
-from schemas.envelope import PRIORITIES
-from schemas.topics import analysis_topic, lane_topic
+from schemas.namespace import Namespace
 from streams.worker.api import add_routes
 from streams.worker.pages import add_pages
 from streams.worker.web import RouteAdder
@@ -22,49 +21,44 @@ from streams.worker.web import RouteAdder
 STORES = ("postgres", "neo4j", "redis")
 
 
-def source_topics(prefix: str) -> list[str]:
-    return [*(lane_topic(p, prefix) for p in PRIORITIES), analysis_topic(prefix)]
+def source_topics(ns: Namespace) -> list[str]:
+    return list(ns.source_topics)
 
 
-def namespace(prefix: str, default: str) -> str:
-    """Read-model namespace for a topic prefix: the default for the live system, the prefix
-    itself otherwise (tests, benchmarks and replays get their own schema/graph/keys)."""
-    return default if prefix == "tracktion" else prefix
-
-
-def build_spec(store: str, settings: Settings, prefix: str) -> Any:
+def build_spec(store: str, settings: Settings, ns: Namespace) -> Any:
+    """The store's projection in namespace `ns`: its schema, graph ns or key prefix."""
     if store == "postgres":
         from projections.postgres.writer import postgres_spec
 
-        return postgres_spec(settings, namespace(prefix, "tracktion"))
+        return postgres_spec(settings, ns.pg_schema)
     if store == "neo4j":
         from projections.neo4j.writer import neo4j_spec
 
-        return neo4j_spec(settings, namespace(prefix, "live"))
+        return neo4j_spec(settings, ns.neo4j_ns)
     from projections.redis.writer import progress_spec
 
-    return progress_spec(settings.redis_url, f"{prefix}:")
+    return progress_spec(settings.redis_url, ns.redis_prefix)
 
 
 class ProjectionsRole:
     name = "projections"
     dependencies: tuple[str, ...] = ("kafka", "postgres", "neo4j", "redis")
 
-    def __init__(self, settings: Settings, prefix: str = "tracktion",
+    def __init__(self, settings: Settings, ns: Namespace,
                  stores: tuple[str, ...] = STORES) -> None:
-        self._settings, self._prefix, self._stores = settings, prefix, stores
+        self._settings, self._ns, self._stores = settings, ns, stores
         self.runners: list[ProjectionRunner[Any]] = []
 
     async def start(self) -> None:
         from infra.kafka_admin import ensure_catalogue
 
         s = self._settings
-        await ensure_catalogue(s, self._prefix)
-        topics = source_topics(self._prefix)
+        await ensure_catalogue(s, self._ns)
+        topics = source_topics(self._ns)
         for store in self._stores:
-            spec = build_spec(store, s, self._prefix)
+            spec = build_spec(store, s, self._ns)
             self.runners.append(ProjectionRunner(
-                spec, s, topics, group_id=f"{self._prefix}.projection.{store}",
+                spec, s, topics, group_id=self._ns.projection_group(store),
                 batch_size=s.analysis_batch_size * 16))
         for runner in self.runners:
             await runner.start()
@@ -90,9 +84,8 @@ class ProjectionsRole:
                                           for r in self.runners})
 
             app.router.add_get("/projections", breakers)
-            add_routes(app, namespace(self._prefix, "tracktion"), namespace(self._prefix, "live"),
-                       self._settings)
-            add_pages(app, namespace(self._prefix, "tracktion"), namespace(self._prefix, "live"),
-                      f"{self._prefix}:", self._settings)
+            ns = self._ns
+            add_routes(app, ns.pg_schema, ns.neo4j_ns, self._settings)
+            add_pages(app, ns.pg_schema, ns.neo4j_ns, ns.redis_prefix, self._settings)
 
         return [add]

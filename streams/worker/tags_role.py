@@ -12,7 +12,7 @@ from typing import Any
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
 from projections.tags.writer import tags_spec
-from schemas.topics import analysis_topic
+from schemas.namespace import Namespace
 from streams.worker.web import RouteAdder
 
 # Small batches: each one's file writes must finish within PROJECTION_WRITE_TIMEOUT, and
@@ -24,18 +24,18 @@ class TagsRole:
     name = "tags"
     dependencies: tuple[str, ...] = ("kafka", "redis")
 
-    def __init__(self, settings: Settings, prefix: str = "tracktion") -> None:
-        self._settings, self._prefix = settings, prefix
+    def __init__(self, settings: Settings, ns: Namespace) -> None:
+        self._settings, self._ns = settings, ns
         self.runner: ProjectionRunner[Any] | None = None
 
     async def start(self) -> None:
         from infra.kafka_admin import ensure_catalogue
 
         s = self._settings
-        await ensure_catalogue(s, self._prefix)
-        spec = tags_spec(s.redis_url, f"{self._prefix}:", s.tags_key_notation)
-        self.runner = ProjectionRunner(spec, s, [analysis_topic(self._prefix)],
-                                       group_id=f"{self._prefix}.projection.tags",
+        await ensure_catalogue(s, self._ns)
+        spec = tags_spec(s.redis_url, self._ns.redis_prefix, s.tags_key_notation)
+        self.runner = ProjectionRunner(spec, s, [self._ns.analysis_topic],
+                                       group_id=self._ns.projection_group("tags"),
                                        batch_size=BATCH_SIZE)
         await self.runner.start()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from infra.corpus.generate import generate_corpus
 from infra.settings import Settings
+from schemas.namespace import Namespace
 from streams.ops.namespace import drop_namespace
 
 CORPUS_CACHE = Path(__file__).resolve().parents[2] / ".stack" / "test-corpus"
@@ -29,7 +30,8 @@ def free_port() -> int:
 async def cleanup_namespace(settings: Settings, prefix: str) -> None:
     """Drop the test's namespace; a store that refuses fails the test (Kafka leftovers under
     a unique name are harmless)."""
-    failed = await drop_namespace(settings, prefix, ("postgres", "neo4j", "redis", "kafka"))
+    failed = await drop_namespace(settings, Namespace(prefix),
+                                  ("postgres", "neo4j", "redis", "kafka"))
     failed.pop("kafka", None)
     if failed:
         raise RuntimeError(f"cleanup of {prefix} failed: {failed}")

@@ -91,6 +91,7 @@ async def prefix(request: pytest.FixtureRequest, settings: Settings,
     its `<prefix>ref` twin (a reference rebuild); Kafka leftovers under unique names are
     harmless, any other failed clean-up fails the test."""
     from infra.kafka_admin import ensure_topics
+    from schemas.namespace import Namespace
     from streams.ops.namespace import STORES, drop_namespace
 
     name = f"n{uid}"
@@ -99,6 +100,6 @@ async def prefix(request: pytest.FixtureRequest, settings: Settings,
     yield name
     used = set(getattr(request.module, "SERVICES", STORES))
     for ns in (name, f"{name}ref"):
-        failed = await drop_namespace(settings, ns, [s for s in STORES if s in used])
+        failed = await drop_namespace(settings, Namespace(ns), [s for s in STORES if s in used])
         failed.pop("kafka", None)
         assert not failed, f"clean-up of namespace {ns} failed: {failed}"

@@ -15,6 +15,7 @@ from projections.runner import ProjectionRunner
 from projections.tags.writer import tags_spec
 from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload
 from schemas.envelope import file_id_for
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic
 from streams.ops.namespace import drop_namespace as drop_stores
 from streams.publishing.fileinfo import content_hash
@@ -65,7 +66,7 @@ async def create_topics(settings: Settings, prefix: str) -> None:
 
 
 async def drop_namespace(settings: Settings, prefix: str) -> None:
-    await drop_stores(settings, prefix, ("redis", "kafka"))  # leftovers: unique names
+    await drop_stores(settings, Namespace(prefix), ("redis", "kafka"))  # leftovers: unique names
 
 
 def runner(settings: Settings, prefix: str) -> ProjectionRunner[object]:

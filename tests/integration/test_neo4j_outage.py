@@ -17,6 +17,7 @@ from infra.settings import Settings
 from projections.metrics import CIRCUIT_BREAKER_STATE
 from projections.neo4j.queries import dump_namespace
 from projections.runner import ProjectionRunner
+from schemas.namespace import Namespace
 from streams.worker.projections_role import build_spec, source_topics
 from tests.integration.kafka_utils import produce_events, stack_service
 from tests.integration.projections.redis_support import batch_events
@@ -32,9 +33,12 @@ def stack(action: str) -> None:
 
 
 def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
-    spec = build_spec("neo4j", settings, ns)
-    return ProjectionRunner(spec, settings, source_topics(prefix),
-                            group_id=f"{ns}.projection.neo4j", batch_size=200)
+    """Reads `prefix`'s topics into namespace `ns` (itself, or a reference twin): a
+    Namespace, so a graph ns or schema cannot stand in for it."""
+    into = Namespace(ns)
+    spec = build_spec("neo4j", settings, into)
+    return ProjectionRunner(spec, settings, source_topics(Namespace(prefix)),
+                            group_id=into.projection_group("neo4j"), batch_size=200)
 
 
 async def graph(settings: Settings, ns: str) -> dict[str, Any]:

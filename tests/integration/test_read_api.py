@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
+from schemas.namespace import Namespace
 from streams.worker.api import add_routes
 from streams.worker.projections_role import ProjectionsRole
 from tests.e2e.support import cleanup_namespace
@@ -27,7 +28,7 @@ async def client(settings: Settings, uid: str) -> AsyncIterator[TestClient]:  # 
     prefix = f"a{uid}"
     await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix)
     await produce_events(settings.kafka_bootstrap_servers, prefix, batch_events("api", 40))
-    role = ProjectionsRole(settings, prefix)
+    role = ProjectionsRole(settings, Namespace(prefix))
     await role.start()
     await asyncio.gather(*(r.run_until_caught_up(timeout_s=120) for r in role.runners))
     app = web.Application()

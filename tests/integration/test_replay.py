@@ -12,6 +12,7 @@ from neo4j import AsyncGraphDatabase
 from infra.settings import Settings
 from projections.neo4j.queries import dump_namespace
 from projections.redis.writer import connect
+from schemas.namespace import Namespace
 from streams.ops.replay import replay_store
 from streams.worker.projections_role import ProjectionsRole
 from tests.integration.kafka_utils import produce_events
@@ -64,7 +65,7 @@ async def test_replay_rebuilds_exactly_the_live_state(settings: Settings, prefix
     events = batch_events("replay", FILES)
     await produce_events(settings.kafka_bootstrap_servers, prefix, events)
     n_events = len(events)
-    live = ProjectionsRole(settings, prefix)
+    live = ProjectionsRole(settings, Namespace(prefix))
     await live.start()
     try:
         await asyncio.gather(*(r.run_until_caught_up(timeout_s=180) for r in live.runners))
@@ -72,7 +73,7 @@ async def test_replay_rebuilds_exactly_the_live_state(settings: Settings, prefix
         await live.stop()
     before = await snapshot(settings, prefix)
     assert len(before["postgres"]["tracks"]) == FILES
-    results = [await replay_store(settings, prefix, store) for store in
+    results = [await replay_store(settings, Namespace(prefix), store) for store in
                ("postgres", "neo4j", "redis")]
     after = await snapshot(settings, prefix)
     for store in ("postgres", "neo4j", "redis"):

@@ -17,6 +17,7 @@ from typing import Any
 from infra.settings import Settings
 from infra.stack.base import read_pid
 from projections.runner import ProjectionRunner
+from schemas.namespace import Namespace
 from streams.worker.projections_role import build_spec, source_topics
 from tests.integration.kafka_utils import produce_events, wait_until
 from tests.integration.projections.redis_support import batch_events
@@ -27,8 +28,10 @@ SERVICES = ("kafka", "neo4j")
 
 def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
     bounded = settings.model_copy(update={"projection_write_timeout": 2.0})
-    return ProjectionRunner(build_spec("neo4j", bounded, ns), bounded, source_topics(prefix),
-                            group_id=f"{ns}.projection.neo4j", batch_size=50)
+    into = Namespace(ns)
+    return ProjectionRunner(build_spec("neo4j", bounded, into), bounded,
+                            source_topics(Namespace(prefix)),
+                            group_id=into.projection_group("neo4j"), batch_size=50)
 
 
 def neo4j_pid(settings: Settings) -> int:

@@ -11,6 +11,7 @@ import pytest
 
 from infra.settings import Settings
 from projections.redis.writer import connect
+from schemas.namespace import Namespace
 from streams.ops.replay import replay_store
 from streams.publishing.fileinfo import content_hash
 from streams.tags import files, ours
@@ -84,7 +85,7 @@ async def test_latest_analysis_written_foreign_files_skipped_replay_writes_nothi
     tagged = state(root)
     written = counter("tags_written_total")
     mismatched = skipped("hash_mismatch")
-    assert (await replay_store(settings, prefix, "tags")).events == len(events)
+    assert (await replay_store(settings, Namespace(prefix), "tags")).events == len(events)
     assert counter("tags_written_total") == written
     assert skipped("hash_mismatch") - mismatched == 1  # our own bytes pass the hash check
     assert state(root) == tagged  # same bytes, same mtimes

@@ -247,8 +247,9 @@ def load_avg() -> list[float]:
 async def cleanup_namespace(prefix: str) -> None:
     """Drop everything the run created under `prefix`; each step is best effort."""
     from infra.settings import get_settings
+    from schemas.namespace import Namespace
     from streams.ops.namespace import drop_namespace
 
-    for store, exc in (await drop_namespace(get_settings(), prefix)).items():
+    for store, exc in (await drop_namespace(get_settings(), Namespace(prefix))).items():
         # clean-up must not hide the result
         print(f"cleanup {store} of {prefix}: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -138,14 +138,13 @@ class Gauges:
     """Consumer lag of every group of the namespace and the RabbitMQ queue depth."""
 
     def __init__(self, prefix: str) -> None:
-        from schemas.envelope import PRIORITIES
-        from schemas.topics import lane_topic
-        from streams.worker.projections_role import source_topics
+        from schemas.namespace import Namespace
 
         self.prefix = prefix
-        lanes = [lane_topic(p, prefix) for p in PRIORITIES]
-        self.groups = {"analysis": (f"{prefix}-analysis", lanes),
-                       **{store: (f"{prefix}.projection.{store}", source_topics(prefix))
+        ns = Namespace(prefix)
+        lanes = list(ns.lane_topics)
+        self.groups = {"analysis": (ns.analysis_group, lanes),
+                       **{store: (ns.projection_group(store), list(ns.source_topics))
                           for store in STORES}}
         self.lanes = lanes
         self._admin: Any = None

@@ -38,7 +38,7 @@ from projections.tags.writer import tags_spec
 from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload, Features
 from schemas.codec import AnyEvent
 from schemas.envelope import file_id_for
-from schemas.topics import analysis_topic
+from schemas.namespace import Namespace
 from streams.ops.namespace import drop_namespace
 from streams.publishing.fileinfo import content_hash
 
@@ -104,9 +104,10 @@ async def run(n: int) -> dict[str, Any]:
     settings = get_settings()
     prefix = f"bt{uuid.uuid4().hex[:8]}"
     await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix)
-    topic = analysis_topic(prefix)
-    spec = tags_spec(settings.redis_url, f"{prefix}:")
-    runner = ProjectionRunner(spec, settings, [topic], group_id=f"{prefix}.projection.tags",
+    ns = Namespace(prefix)
+    topic = ns.analysis_topic
+    spec = tags_spec(settings.redis_url, ns.redis_prefix)
+    runner = ProjectionRunner(spec, settings, [topic], group_id=ns.projection_group("tags"),
                               batch_size=64)
     try:
         with tempfile.TemporaryDirectory(prefix="tags-bench-") as tmp:
@@ -130,7 +131,7 @@ async def run(n: int) -> dict[str, Any]:
             replay_wall = time.perf_counter() - started
     finally:
         await runner.stop()
-        await drop_namespace(settings, prefix, ("redis", "kafka"))
+        await drop_namespace(settings, ns, ("redis", "kafka"))
     rate = applied / wall
     return {
         "files": n, "formats": "mp3 + flac alternating", "seconds_per_file": SECONDS,

@@ -1,10 +1,10 @@
-"""The Neo4j graph projection against the real Neo4j (and Kafka through the runner)."""
+"""The Neo4j graph projection against the real Neo4j (and Kafka through the runner); its
+idempotency and replay are the writer contract's (test_writer_contract.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -26,7 +26,6 @@ from tests.integration.projections.neo4j_support import (
     discovered,
     feed,
     fid,
-    library_history,
     moved,
     positioned,
     produce,
@@ -104,37 +103,6 @@ async def test_kafka_events_build_the_graph(settings: Settings, writers: Any, ui
         "MATCH (a:Key {ns: $ns})-[c:COMPATIBLE]->(b) RETURN count(DISTINCT a) AS k, count(c) AS c",
         {"ns": writer.ns})
     assert (wheel[0]["k"], wheel[0]["c"]) == (24, 96)
-
-
-async def test_duplicates_replays_and_reordering_leave_the_same_graph(
-        settings: Settings, writers: Any, uid: str, kafka_up: None, kafka_topic: Any) -> None:
-    events = library_history()
-    files, analysis = await kafka_topic("files"), await kafka_topic("analysis")
-    await produce(settings, files, analysis, events)
-    live = await writers("live")
-    await catch_up(settings, live, [files, analysis], f"g1-{uid}")
-    once = await queries.dump_namespace(live.driver, live.ns)
-    assert len(once["nodes"]) > 100 and len(once["edges"]) > 200
-
-    await produce(settings, files, analysis, events[::3])  # duplicates at new offsets
-    await catch_up(settings, live, [files, analysis], f"g1-{uid}")
-    assert await queries.dump_namespace(live.driver, live.ns) == once
-
-    await live.reset("neo4j")  # rebuild from offset 0: the topics now hold duplicates
-    assert await live.load_checkpoints("neo4j") == {}
-    await catch_up(settings, live, [files, analysis], f"g2-{uid}")
-    assert await queries.dump_namespace(live.driver, live.ns) == once
-
-    items = positioned(events)
-    twice = await writers("twice")
-    await feed(twice, items + items, batch_size=37)
-    rng = random.Random(11)
-    shuffled = items + rng.sample(items, 200)
-    rng.shuffle(shuffled)
-    reordered = await writers("shuffled")
-    await feed(reordered, shuffled, batch_size=23)
-    for other in (twice, reordered):
-        assert await queries.dump_namespace(other.driver, other.ns) == once
 
 
 async def test_reanalysis_moves_the_track_with_no_stale_edges(writers: Any) -> None:

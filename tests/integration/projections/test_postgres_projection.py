@@ -1,5 +1,6 @@
-"""The Postgres projection against real Kafka and PostgreSQL: rows, idempotency, restarts,
-a real outage through the circuit breaker, and `query tracks` on a known corpus.
+"""The Postgres projection against real Kafka and PostgreSQL: rows, restarts, a real outage
+through the circuit breaker, and `query tracks` on a known corpus. Idempotency, replay and
+checkpoint order are the writer contract's (test_writer_contract.py).
 
 Every test writes into its own schema `t_<uid>...` and reads its own topics.
 """
@@ -350,48 +351,6 @@ def test_baseline_covers_every_kind_of_row(baseline: Baseline) -> None:
     assert len(state["analyses"]) == len(completed)
     assert state["failures"] and state["track_moves"]
     assert sum(off + 1 for off in baseline.positions.values()) == CORPUS_SIZE
-
-
-async def test_rebuild_from_zero_and_reset_replay_equal_the_live_state(
-        settings: Settings, uid: str, baseline: Baseline, schemas: Callable[[str], str]) -> None:
-    schema, group = schemas("rebuild"), f"test.pg.{uid}.rebuild"
-    await project(settings, schema, baseline.topics, group)
-    assert await dump(settings, schema) == baseline.state
-    assert await checkpoints(settings, schema) == baseline.positions
-
-    writer = PostgresWriter(settings, schema)
-    await writer.reset("postgres")
-    await writer.close()
-    assert (await dump(settings, schema))["tracks"] == []
-    # Same group: Kafka holds committed offsets at the end, but the store is the truth.
-    replay = await project(settings, schema, baseline.topics, group)
-    assert replay.applied == CORPUS_SIZE
-    assert await dump(settings, schema) == baseline.state
-
-
-async def test_feeding_the_same_events_twice_equals_feeding_once(
-        settings: Settings, uid: str, baseline: Baseline, kafka_topic: Callable[..., Any],
-        schemas: Callable[[str], str]) -> None:
-    topics, schema, group = await new_topics(kafka_topic), schemas("twice"), f"test.pg.{uid}"
-    await produce(settings, topics, baseline.events)
-    await project(settings, schema, topics, group)
-    assert await dump(settings, schema) == baseline.state
-    await produce(settings, topics, baseline.events)  # the same events at new offsets
-    again = await project(settings, schema, topics, group)
-    assert again.applied == CORPUS_SIZE
-    assert await dump(settings, schema) == baseline.state
-
-
-async def test_random_duplicates_at_new_offsets_equal_feeding_once(
-        settings: Settings, uid: str, baseline: Baseline, kafka_topic: Callable[..., Any],
-        schemas: Callable[[str], str]) -> None:
-    rng = random.Random(7)
-    mixed = baseline.events + rng.sample(baseline.events, k=3000)
-    rng.shuffle(mixed)  # duplicates anywhere, per-file order broken too
-    topics, schema = await new_topics(kafka_topic), schemas("dups")
-    await produce(settings, topics, mixed)
-    await project(settings, schema, topics, f"test.pg.{uid}", batch_size=300)
-    assert await dump(settings, schema) == baseline.state
 
 
 async def test_cancelled_runner_restarts_to_the_same_state(

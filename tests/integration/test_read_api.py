@@ -15,9 +15,10 @@ from infra.settings import Settings
 from schemas.namespace import Namespace
 from streams.worker.api import add_routes
 from streams.worker.projections_role import ProjectionsRole
+from tests.builders import ROOT
 from tests.e2e.support import cleanup_namespace
 from tests.integration.kafka_utils import produce_events
-from tests.integration.projections.redis_support import ROOT, batch_events
+from tests.integration.projections.redis_support import batch_events
 from tests.unit.schemas.samples import FEATURES
 
 SERVICES = ("kafka", "postgres", "neo4j", "redis")

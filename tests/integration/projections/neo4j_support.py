@@ -1,4 +1,5 @@
-"""Helpers for the Neo4j projection tests: event builders, a messy library history, feeding."""
+"""Helpers for the Neo4j projection tests: its events (over tests/builders.py), a messy
+library history, feeding."""
 
 from __future__ import annotations
 
@@ -15,32 +16,22 @@ from projections.base import Positioned
 from projections.neo4j.apply import Neo4jProjector
 from projections.neo4j.camelot import all_keys
 from projections.neo4j.writer import Neo4jWriter
-from schemas.analysis_events import (
-    AnalysisCompleted,
-    AnalysisCompletedPayload,
-    AnalysisFailed,
-    AnalysisFailedPayload,
-    AnalysisStarted,
-    AnalysisStartedPayload,
-)
+from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.codec import AnyEvent, encode
 from schemas.envelope import file_id_for
 from schemas.file_events import (
     FileDeleted,
-    FileDeletedPayload,
     FileDiscovered,
-    FileDiscoveredPayload,
     FileInfo,
     FileModified,
-    FileModifiedPayload,
     FileMoved,
-    FileMovedPayload,
     Tags,
 )
+from tests import builders as build
+from tests.builders import ROOT, file_info
 from tests.unit.schemas.samples import FEATURES
 
 T0 = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
-ROOT = "/music"
 KEYS = {k.camelot: k for k in all_keys()}
 ANALYSIS = (AnalysisStarted, AnalysisCompleted, AnalysisFailed)
 
@@ -51,10 +42,9 @@ def at(seconds: float) -> datetime:
 
 def info(rel: str, artist: str | None = "Artist", genre: str | None = "House",
          album: str | None = "Album") -> FileInfo:
-    return FileInfo(path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel, size=1,
-                    mtime=1.0, content_hash=f"{zlib.crc32(rel.encode()):032x}", format="mp3",
-                    tags=Tags(artist=artist, title=rel.rsplit("/", 1)[-1], album=album,
-                              genre=genre))
+    return file_info(rel, content_hash=f"{zlib.crc32(rel.encode()):032x}",
+                     tags=Tags(artist=artist, title=rel.rsplit("/", 1)[-1], album=album,
+                               genre=genre))
 
 
 def fid(rel: str) -> str:
@@ -62,48 +52,35 @@ def fid(rel: str) -> str:
 
 
 def discovered(rel: str, t: float, **tags: str | None) -> FileDiscovered:
-    return FileDiscovered.create(file_id=fid(rel), correlation_id="c", occurred_at=at(t),
-                                 payload=FileDiscoveredPayload(file=info(rel, **tags)))
+    return build.discovered(info(rel, **tags), occurred_at=at(t))
 
 
 def modified(rel: str, t: float, **tags: str | None) -> FileModified:
-    return FileModified.create(file_id=fid(rel), correlation_id="c", occurred_at=at(t),
-                               payload=FileModifiedPayload(file=info(rel, **tags)))
+    return build.modified(info(rel, **tags), occurred_at=at(t))
 
 
 def completed(rel: str, t: float, camelot: str, bpm: float) -> AnalysisCompleted:
     key = KEYS[camelot]
     features = msgspec.structs.replace(FEATURES, camelot=camelot, key=key.name,
                                        scale=key.scale, bpm=bpm)
-    return AnalysisCompleted.create(
-        file_id=fid(rel), correlation_id="c", occurred_at=at(t),
-        payload=AnalysisCompletedPayload(analysis_id=f"an-{rel}-{t}", path=f"{ROOT}/{rel}",
-                                         content_hash="h", features=features, processing_ms=1.0))
+    return build.completed(info(rel), features, analysis_id=f"an-{rel}-{t}", content_hash="h",
+                           occurred_at=at(t))
 
 
 def started(rel: str, t: float) -> AnalysisStarted:
-    return AnalysisStarted.create(file_id=fid(rel), correlation_id="c", occurred_at=at(t),
-                                  payload=AnalysisStartedPayload(path=f"{ROOT}/{rel}",
-                                                                 content_hash="h", worker="w"))
+    return build.started(info(rel), content_hash="h", occurred_at=at(t))
 
 
 def failed(rel: str, t: float) -> AnalysisFailed:
-    return AnalysisFailed.create(file_id=fid(rel), correlation_id="c", occurred_at=at(t),
-                                 payload=AnalysisFailedPayload(path=f"{ROOT}/{rel}",
-                                                               content_hash="h", reason="corrupt",
-                                                               message="bad", attempts=1))
+    return build.failed(info(rel), content_hash="h", occurred_at=at(t))
 
 
 def deleted(rel: str, t: float) -> FileDeleted:
-    return FileDeleted.create(file_id=fid(rel), correlation_id="c", occurred_at=at(t),
-                              payload=FileDeletedPayload(path=f"{ROOT}/{rel}", library_root=ROOT,
-                                                         relative_path=rel))
+    return build.deleted(info(rel), occurred_at=at(t))
 
 
 def moved(old: str, new: str, t: float) -> FileMoved:
-    return FileMoved.create(file_id=fid(new), correlation_id="c", occurred_at=at(t),
-                            payload=FileMovedPayload(file=info(new), previous_file_id=fid(old),
-                                                     previous_path=f"{ROOT}/{old}"))
+    return build.moved(info(new), previous_rel=old, occurred_at=at(t))
 
 
 def library_history(n: int = 60) -> list[AnyEvent]:

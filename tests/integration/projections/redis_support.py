@@ -14,60 +14,45 @@ from projections.base import Checkpoints, Positioned
 from projections.redis.apply import RedisProgressProjector, claims, reduce_claims
 from projections.redis.keys import glob_escape
 from projections.redis.writer import RedisProgressWriter
-from schemas.analysis_events import (
-    AnalysisCompleted,
-    AnalysisCompletedPayload,
-    AnalysisFailed,
-    AnalysisFailedPayload,
-    AnalysisStarted,
-    AnalysisStartedPayload,
-)
 from schemas.codec import AnyEvent
-from schemas.envelope import file_id_for
-from schemas.file_events import (
-    FileDeleted,
-    FileDeletedPayload,
-    FileDiscovered,
-    FileDiscoveredPayload,
-    FileInfo,
-)
+from tests import builders as build
+from tests.builders import file_info
 from tests.unit.schemas.samples import FEATURES
 
 T0 = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
-ROOT = "/music"
 
 
 def _file_events(cid: str, i: int, t: datetime) -> Iterator[AnyEvent]:
     """One file's life in a batch; every 20th file fails transiently and succeeds on retry,
     every 10th fails, every 50th has a skewed late "started", every 97th is deleted."""
-    rel = f"{cid}/{i:06d}.mp3"
-    fid = file_id_for(ROOT, rel)
-    path = f"{ROOT}/{rel}"
-    info = FileInfo(path=path, library_root=ROOT, relative_path=rel, size=1000 + i, mtime=1.0,
-                    content_hash=f"{i:032x}", format="mp3")
-    env: dict[str, Any] = {"file_id": fid, "correlation_id": cid}
+    info = file_info(f"{cid}/{i:06d}.mp3", size=1000 + i, content_hash=f"{i:032x}")
     ms = timedelta(milliseconds=1)
-    yield FileDiscovered.create(**env, occurred_at=t, payload=FileDiscoveredPayload(file=info))
-    started = AnalysisStartedPayload(path=path, content_hash=info.content_hash, worker="w1")
-    yield AnalysisStarted.create(**env, occurred_at=t + 5 * ms, payload=started)
-    fail = AnalysisFailedPayload(path=path, content_hash=info.content_hash, reason="corrupt",
-                                 message="bad frame", attempts=1, transient=i % 20 == 7)
-    ok = AnalysisCompletedPayload(analysis_id=f"an-{cid}-{i}", path=path,
-                                  content_hash=info.content_hash, features=FEATURES,
-                                  processing_ms=12.0)
+
+    def started(at: datetime) -> AnyEvent:
+        return build.started(info, worker="w1", correlation_id=cid, occurred_at=at)
+
+    def failed(at: datetime) -> AnyEvent:
+        return build.failed(info, message="bad frame", transient=i % 20 == 7,
+                            correlation_id=cid, occurred_at=at)
+
+    def completed(at: datetime) -> AnyEvent:
+        return build.completed(info, FEATURES, analysis_id=f"an-{cid}-{i}", processing_ms=12.0,
+                               correlation_id=cid, occurred_at=at)
+
+    yield build.discovered(info, correlation_id=cid, occurred_at=t)
+    yield started(t + 5 * ms)
     if i % 20 == 7:
-        yield AnalysisFailed.create(**env, occurred_at=t + 9 * ms, payload=fail)
-        yield AnalysisStarted.create(**env, occurred_at=t + 10 * ms, payload=started)
-        yield AnalysisCompleted.create(**env, occurred_at=t + 20 * ms, payload=ok)
+        yield failed(t + 9 * ms)
+        yield started(t + 10 * ms)
+        yield completed(t + 20 * ms)
     elif i % 10 == 3:
-        yield AnalysisFailed.create(**env, occurred_at=t + 9 * ms, payload=fail)
+        yield failed(t + 9 * ms)
     else:
-        yield AnalysisCompleted.create(**env, occurred_at=t + 9 * ms, payload=ok)
+        yield completed(t + 9 * ms)
     if i % 50 == 11:  # an agent with a fast clock reports "started" after the fact
-        yield AnalysisStarted.create(**env, occurred_at=t + 60 * ms, payload=started)
+        yield started(t + 60 * ms)
     if i % 97 == 5:
-        yield FileDeleted.create(**env, occurred_at=t + 70 * ms, payload=FileDeletedPayload(
-            path=path, library_root=ROOT, relative_path=rel))
+        yield build.deleted(info, correlation_id=cid, occurred_at=t + 70 * ms)
 
 
 def batch_events(cid: str, n_files: int, t0: datetime = T0) -> list[AnyEvent]:

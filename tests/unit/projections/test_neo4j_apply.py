@@ -19,23 +19,10 @@ from projections.neo4j.camelot import (
     normalise_camelot,
 )
 from projections.neo4j.cypher import FEATURE_KEYS
-from schemas.analysis_events import (
-    AnalysisCompleted,
-    AnalysisCompletedPayload,
-    AnalysisStarted,
-    AnalysisStartedPayload,
-)
+from schemas.analysis_events import AnalysisCompleted, AnalysisStarted
 from schemas.codec import AnyEvent
-from schemas.file_events import (
-    AnalysisRequested,
-    AnalysisRequestedPayload,
-    FileDeleted,
-    FileDeletedPayload,
-    FileDiscovered,
-    FileDiscoveredPayload,
-    FileMoved,
-    FileMovedPayload,
-)
+from schemas.file_events import FileDiscovered, FileMoved, FileMovedPayload
+from tests import builders as build
 from tests.unit.schemas.samples import AT, FEATURES, FID, INFO
 
 # The published Camelot chart, written out by hand so the arithmetic is checked against it.
@@ -106,25 +93,19 @@ def test_tempo_buckets_are_five_bpm_floors() -> None:
 
 def _discovered(n: int, *, fid: str = FID, artist: str = "Artist") -> FileDiscovered:
     info = msgspec.structs.replace(INFO, tags=msgspec.structs.replace(INFO.tags, artist=artist))
-    return FileDiscovered.create(file_id=fid, correlation_id="c", event_id=f"d{n}",
-                                 occurred_at=AT + timedelta(seconds=n),
-                                 payload=FileDiscoveredPayload(file=info))
+    return build.discovered(info, file_id=fid, event_id=f"d{n}",
+                            occurred_at=AT + timedelta(seconds=n))
 
 
 def _completed(n: int, camelot: str = "8A", bpm: float = 124.0,
                fid: str = FID) -> AnalysisCompleted:
     features = msgspec.structs.replace(FEATURES, camelot=camelot, bpm=bpm)
-    return AnalysisCompleted.create(
-        file_id=fid, correlation_id="c", event_id=f"a{n}", occurred_at=AT + timedelta(seconds=n),
-        payload=AnalysisCompletedPayload(analysis_id=f"an{n}", path=INFO.path,
-                                         content_hash=INFO.content_hash, features=features,
-                                         processing_ms=1.0))
+    return build.completed(INFO, features, analysis_id=f"an{n}", file_id=fid, event_id=f"a{n}",
+                           occurred_at=AT + timedelta(seconds=n))
 
 
 def _started(n: int) -> AnalysisStarted:
-    return AnalysisStarted.create(
-        file_id=FID, correlation_id="c", event_id=f"s{n}", occurred_at=AT + timedelta(seconds=n),
-        payload=AnalysisStartedPayload(path=INFO.path, content_hash=INFO.content_hash, worker="w"))
+    return build.started(INFO, event_id=f"s{n}", occurred_at=AT + timedelta(seconds=n))
 
 
 def _apply(events: list[AnyEvent]) -> GraphIntents:
@@ -175,10 +156,7 @@ def test_file_aspect_is_independent_of_analysis() -> None:
 
 
 def test_delete_after_discover_leaves_a_tombstone() -> None:
-    deleted = FileDeleted.create(file_id=FID, correlation_id="c", event_id="x",
-                                 occurred_at=AT + timedelta(seconds=9),
-                                 payload=FileDeletedPayload(path=INFO.path, library_root="/music",
-                                                            relative_path=INFO.relative_path))
+    deleted = build.deleted(INFO, event_id="x", occurred_at=AT + timedelta(seconds=9))
     (row,) = _apply([deleted, _discovered(1)]).files
     assert row["props"]["deleted"] is True
     assert row["props"]["artist"] is None
@@ -199,8 +177,7 @@ def test_move_tombstones_the_old_id_and_links_it_to_the_new() -> None:
 
 
 def test_requests_and_rediscovery_queue_the_file_but_keep_its_features() -> None:
-    req = AnalysisRequested.create(file_id=FID, correlation_id="c", occurred_at=AT,
-                                   payload=AnalysisRequestedPayload(file=INFO, reason="new"))
+    req = build.requested(INFO, reason="new", occurred_at=AT)
     intents = _apply([req])
     assert [r["state"] for r in intents.analyses] == ["queued"]
     assert [r["props"]["deleted"] for r in intents.files] == [False]

@@ -23,32 +23,15 @@ from projections.postgres.queries import (
 )
 from projections.postgres.rows import Row, merge_track, merge_versioned, version_key
 from projections.postgres.schema import build_tables
-from schemas.analysis_events import (
-    AnalysisCompleted,
-    AnalysisCompletedPayload,
-    AnalysisFailed,
-    AnalysisFailedPayload,
-    AnalysisStarted,
-    AnalysisStartedPayload,
-)
+from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import AnyEvent, decode, encode
 from schemas.envelope import file_id_for
-from schemas.file_events import (
-    FileDeleted,
-    FileDeletedPayload,
-    FileDiscovered,
-    FileDiscoveredPayload,
-    FileInfo,
-    FileModified,
-    FileModifiedPayload,
-    FileMoved,
-    FileMovedPayload,
-    Tags,
-)
+from schemas.file_events import FileInfo, Tags
+from tests import builders as build
+from tests.builders import ROOT, Envelope, file_info
 from tests.unit.schemas.samples import FEATURES, all_samples
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-ROOT = "/music"
 
 
 def at(seconds: float) -> datetime:
@@ -56,57 +39,45 @@ def at(seconds: float) -> datetime:
 
 
 def info(rel: str, title: str = "T", content_hash: str = "aa") -> FileInfo:
-    return FileInfo(path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel, size=1,
-                    mtime=0.0, content_hash=content_hash, format="mp3",
-                    tags=Tags(artist="A", title=title))
+    return file_info(rel, mtime=0.0, content_hash=content_hash,
+                     tags=Tags(artist="A", title=title))
 
 
 def fid(rel: str) -> str:
     return file_id_for(ROOT, rel)
 
 
-def env(rel: str, t: float, eid: str) -> dict[str, Any]:
-    return {"file_id": fid(rel), "correlation_id": "c", "occurred_at": at(t), "event_id": eid}
+def env(t: float, eid: str) -> Envelope:
+    return {"occurred_at": at(t), "event_id": eid}
 
 
 def discovered(rel: str, t: float, eid: str, title: str = "T") -> AnyEvent:
-    return FileDiscovered.create(**env(rel, t, eid),  # type: ignore[no-any-return]
-                                 payload=FileDiscoveredPayload(file=info(rel, title)))
+    return build.discovered(info(rel, title), **env(t, eid))
 
 
 def modified(rel: str, t: float, eid: str, title: str) -> AnyEvent:
-    return FileModified.create(**env(rel, t, eid),  # type: ignore[no-any-return]
-                               payload=FileModifiedPayload(file=info(rel, title, "bb")))
+    return build.modified(info(rel, title, "bb"), **env(t, eid))
 
 
 def started(rel: str, t: float, eid: str) -> AnyEvent:
-    return AnalysisStarted.create(**env(rel, t, eid),  # type: ignore[no-any-return]
-                                  payload=AnalysisStartedPayload(f"{ROOT}/{rel}", "aa", "w"))
+    return build.started(info(rel), **env(t, eid))
 
 
 def completed(rel: str, t: float, eid: str, analysis_id: str, bpm: float = 124.0) -> AnyEvent:
     features = FEATURES.__class__(**{**_fields(FEATURES), "bpm": bpm})
-    return AnalysisCompleted.create(  # type: ignore[no-any-return]
-        **env(rel, t, eid), payload=AnalysisCompletedPayload(
-            analysis_id=analysis_id, path=f"{ROOT}/{rel}", content_hash="aa",
-            features=features, processing_ms=10.0))
+    return build.completed(info(rel), features, analysis_id, processing_ms=10.0, **env(t, eid))
 
 
 def failed(rel: str, t: float, eid: str, attempts: int = 1) -> AnyEvent:
-    return AnalysisFailed.create(**env(rel, t, eid),  # type: ignore[no-any-return]
-                                 payload=AnalysisFailedPayload(f"{ROOT}/{rel}", "aa", "corrupt",
-                                                               "bad", attempts))
+    return build.failed(info(rel), attempts=attempts, **env(t, eid))
 
 
 def moved(old: str, new: str, t: float, eid: str) -> AnyEvent:
-    return FileMoved.create(**env(new, t, eid),  # type: ignore[no-any-return]
-                            payload=FileMovedPayload(file=info(new), previous_file_id=fid(old),
-                                                     previous_path=f"{ROOT}/{old}"))
+    return build.moved(info(new), previous_rel=old, **env(t, eid))
 
 
 def deleted(rel: str, t: float, eid: str) -> AnyEvent:
-    return FileDeleted.create(**env(rel, t, eid),  # type: ignore[no-any-return]
-                              payload=FileDeletedPayload(f"{ROOT}/{rel}", ROOT, rel))
+    return build.deleted(info(rel), **env(t, eid))
 
 
 def _fields(struct: Any) -> dict[str, Any]:

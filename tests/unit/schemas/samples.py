@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from schemas.analysis_events import (
-    AnalysisCompleted,
-    AnalysisCompletedPayload,
-    AnalysisFailed,
-    AnalysisFailedPayload,
-    AnalysisStarted,
-    AnalysisStartedPayload,
-    Features,
-)
+from schemas.analysis_events import Features
 from schemas.envelope import Event, file_id_for
-from schemas.file_events import (
-    AnalysisRequested,
-    AnalysisRequestedPayload,
-    FileDeleted,
-    FileDeletedPayload,
-    FileDiscovered,
-    FileDiscoveredPayload,
-    FileInfo,
-    FileModified,
-    FileModifiedPayload,
-    FileMoved,
-    FileMovedPayload,
-    Tags,
+from schemas.file_events import FileInfo, Tags
+from tests.builders import (
+    Envelope,
+    completed,
+    deleted,
+    discovered,
+    failed,
+    modified,
+    moved,
+    requested,
+    started,
 )
 
 AT = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
@@ -48,7 +38,7 @@ FEATURES = Features(duration_s=241.5, sample_rate=44100, channels=2, codec="mp3"
                     fingerprint="AQAAAP////8QMlRWeJq83g==")
 
 
-def _env(n: int) -> dict[str, object]:
+def _env(n: int) -> Envelope:
     return {"event_id": f"evt-{n}", "occurred_at": AT, "file_id": FID,
             "correlation_id": "corr-1", "causation_id": None if n == 1 else "evt-1",
             "priority": "normal"}
@@ -56,22 +46,13 @@ def _env(n: int) -> dict[str, object]:
 
 def all_samples() -> list[Event]:
     return [
-        FileDiscovered.create(**_env(1), payload=FileDiscoveredPayload(file=INFO)),
-        FileModified.create(**_env(2), payload=FileModifiedPayload(file=INFO,
-                                                                    previous_hash="ab" * 16)),
-        FileMoved.create(**_env(3), payload=FileMovedPayload(
-            file=INFO, previous_file_id=file_id_for(ROOT, "old.mp3"),
-            previous_path="/music/old.mp3")),
-        FileDeleted.create(**_env(4), payload=FileDeletedPayload(
-            path=INFO.path, library_root=ROOT, relative_path=INFO.relative_path)),
-        AnalysisRequested.create(**_env(5), payload=AnalysisRequestedPayload(
-            file=INFO, reason="reanalyse", force=True)),
-        AnalysisStarted.create(**_env(8), payload=AnalysisStartedPayload(
-            path=INFO.path, content_hash=INFO.content_hash, worker="host-1:123")),
-        AnalysisCompleted.create(**_env(6), payload=AnalysisCompletedPayload(
-            analysis_id="an-1", path=INFO.path, content_hash=INFO.content_hash,
-            features=FEATURES, processing_ms=612.0, worker="host-1:123")),
-        AnalysisFailed.create(**_env(7), payload=AnalysisFailedPayload(
-            path=INFO.path, content_hash=INFO.content_hash, reason="corrupt",
-            message="decoder error", attempts=1)),
+        discovered(INFO, **_env(1)),
+        modified(INFO, previous_hash="ab" * 16, **_env(2)),
+        moved(INFO, previous_rel="old.mp3", **_env(3)),
+        deleted(INFO, **_env(4)),
+        requested(INFO, reason="reanalyse", force=True, **_env(5)),
+        started(INFO, worker="host-1:123", **_env(8)),
+        completed(INFO, FEATURES, analysis_id="an-1", processing_ms=612.0, worker="host-1:123",
+                  **_env(6)),
+        failed(INFO, reason="corrupt", message="decoder error", attempts=1, **_env(7)),
     ]

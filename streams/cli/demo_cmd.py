@@ -22,6 +22,7 @@ from rich.console import Console
 from infra.settings import get_settings
 from projections.neo4j.writer import DEFAULT_NS
 from projections.reads import GraphReads, NotAnalysed, TrackNotFound
+from streams.cli.root import namespace_of
 
 console = Console(stderr=True)
 
@@ -53,6 +54,7 @@ def _tracktion(*args: str, capture: bool = False) -> subprocess.CompletedProcess
 
 
 def demo(
+    ctx: typer.Context,
     library: Annotated[Path, typer.Option(help="Where the demo library is generated.")]
         = Path(".stack/demo-library"),
     count: Annotated[int, typer.Option(help="Number of generated tracks.")] = 24,
@@ -61,7 +63,10 @@ def demo(
         = False,
 ) -> None:
     """Generate a library, run the workers, publish it, wait, and show what came out."""
-    settings = get_settings()
+    settings, ns = get_settings(), namespace_of(ctx)
+    # The commands and the worker below run as child processes: the namespace reaches them
+    # as the setting, so `tracktion --prefix X demo` runs the whole demo under X.
+    os.environ["TRACKTION_PREFIX"] = ns.prefix
     labels = library / "labels.json"
     if not labels.exists() or not json.loads(labels.read_text()).get("tagged"):
         # Libraries generated before tracks were tagged would show a column of file names.
@@ -87,7 +92,7 @@ def demo(
         _tracktion("query", "tracks", "--limit", "12")
         audio = sorted(p for p in library.rglob("*")
                        if p.suffix in (".mp3", ".flac", ".ogg", ".m4a", ".wav"))
-        seed = mix_seed(audio)
+        seed = mix_seed(audio, ns.neo4j_ns)
         if seed is not None:
             _tracktion("query", "mix", str(seed.resolve()), "--limit", "5")
         else:

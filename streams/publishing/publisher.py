@@ -22,6 +22,7 @@ from schemas.file_events import (
     FileDiscoveredPayload,
     FileInfo,
 )
+from schemas.namespace import LIVE_PREFIX
 from streams.publishing.fileinfo import iter_audio_files, read_file_info
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.sinks import EventTooLarge, KafkaSink, RabbitSink, Sink, event_headers
@@ -74,7 +75,7 @@ async def send_traced(sink: Sink, event: Event) -> None:
 async def publish_paths(paths: list[Path], settings: Settings, *,
                         priority: PriorityChoice = "auto", via: Via = "rabbitmq",
                         correlation_id: str | None = None, force: bool = False,
-                        prefix: str = "tracktion",
+                        prefix: str = LIVE_PREFIX,
                         on_total: Callable[[int], None] | None = None,
                         on_file: Callable[[Path], None] | None = None) -> PublishResult:
     """Publish one event per audio file under `paths`; unreadable files are reported, not fatal."""

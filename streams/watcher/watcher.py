@@ -34,7 +34,7 @@ from schemas.file_events import (
     FileMoved,
     FileMovedPayload,
 )
-from schemas.namespace import Namespace
+from schemas.namespace import LIVE_PREFIX, Namespace
 from streams.publishing.fileinfo import is_audio, iter_audio_files, read_file_info
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
@@ -176,7 +176,7 @@ class LibraryWatcher:
 
 
 async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "rabbitmq",
-                        prefix: str = "tracktion", priority: PriorityChoice = "auto",
+                        prefix: str = LIVE_PREFIX, priority: PriorityChoice = "auto",
                         settle_s: float = 2.0, stop: asyncio.Event | None = None,
                         correlation_id: str | None = None) -> LibraryWatcher:
     """Watch `roots` until `stop` is set; returns the watcher (for its counters)."""

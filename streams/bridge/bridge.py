@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiormq
@@ -27,6 +28,8 @@ from streams.bridge.partitioner import partitions_for
 from streams.bridge.routing import DEFAULT_MAX_EVENT_BYTES, Route, excerpt_route, route
 
 log = get_logger("bridge")
+#: opens the AMQP connection (tests pass an in-memory one)
+AmqpConnect = Callable[[str], Awaitable[aiormq.abc.AbstractConnection]]
 
 
 def _permanent(error: BaseException | None) -> bool:
@@ -38,8 +41,12 @@ class Bridge:
     def __init__(self, rabbitmq_url: str, kafka_bootstrap: str, prefix: str = "tracktion", *,
                  batch_size: int = 2000, linger_s: float = 0.02, prefetch: int = 8000,
                  max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-                 client_id: str = "tracktion-bridge") -> None:
+                 client_id: str = "tracktion-bridge",
+                 producer_factory: Callable[[], AIOKafkaProducer] | None = None,
+                 amqp_connect: AmqpConnect = aiormq.connect) -> None:
         self._url = rabbitmq_url
+        self._producer_factory = producer_factory
+        self._amqp_connect = amqp_connect
         self._client_id = client_id
         self._topology = Topology(prefix)
         self._prefix = prefix
@@ -70,7 +77,7 @@ class Bridge:
 
     async def _connect(self) -> None:
         # aiormq directly: aio-pika's per-message wrapper objects cost ~25% of the bridge's CPU.
-        self._connection = await aiormq.connect(self._url)
+        self._connection = await self._amqp_connect(self._url)
         self._channel = channel = await self._connection.channel()
         await channel.basic_qos(prefetch_count=self._prefetch)
         await declare_raw(channel, self._topology)
@@ -206,6 +213,8 @@ class Bridge:
         await self._producer.start()
 
     def _new_producer(self) -> AIOKafkaProducer:
+        if self._producer_factory is not None:
+            return self._producer_factory()
         return AIOKafkaProducer(
             bootstrap_servers=self._kafka_bootstrap, client_id=self._client_id,
             acks="all", enable_idempotence=True,

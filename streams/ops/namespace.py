@@ -21,6 +21,11 @@ async def drop_namespace(settings: Settings, ns: Namespace,
                          stores: Iterable[str] = STORES,
                          timeout_s: float = 60.0) -> dict[str, BaseException]:
     """Each store is tried even if another fails; returns the failures by store."""
+    if not isinstance(ns, Namespace):
+        # Callers outside mypy's reach (tests, benchmarks) would otherwise see only each
+        # store's AttributeError among the returned failures.
+        raise TypeError(f"drop_namespace takes a Namespace, not {type(ns).__name__}: "
+                        "drop_namespace(settings, Namespace(prefix))")
     steps: dict[str, Callable[[Settings, Namespace], Awaitable[None]]] = {
         "postgres": _postgres, "neo4j": _neo4j, "redis": _redis, "kafka": _kafka,
         "rabbitmq": _rabbitmq}

@@ -5,7 +5,13 @@ data, raising domain errors (errors.py) rather than any entrypoint's own. Import
 HTTP or worker code (tests/unit/test_import_direction.py).
 """
 
-from projections.reads.errors import BadQuery, NotAnalysed, ReadError, TrackNotFound
+from projections.reads.errors import (
+    BadQuery,
+    NotAnalysed,
+    ReadError,
+    TraceNotFound,
+    TrackNotFound,
+)
 from projections.reads.graph import GraphReads
 from projections.reads.params import (
            DEFAULT_TOLERANCE,
@@ -13,9 +19,11 @@ from projections.reads.params import (
            parse_tolerance,
            track_query,
 )
+from projections.reads.progress import ProgressReads
 from projections.reads.reader import Reads
+from projections.reads.traces import TraceReads
 from projections.reads.tracks import TrackDetail, TrackReads
 
-__all__ = ["DEFAULT_TOLERANCE", "BadQuery", "GraphReads", "NotAnalysed", "ReadError", "Reads",
-           "TrackDetail", "TrackNotFound", "TrackReads", "check_tolerance", "parse_tolerance",
-           "track_query"]
+__all__ = ["DEFAULT_TOLERANCE", "BadQuery", "GraphReads", "NotAnalysed", "ProgressReads",
+           "ReadError", "Reads", "TraceNotFound", "TraceReads", "TrackDetail", "TrackNotFound",
+           "TrackReads", "check_tolerance", "parse_tolerance", "track_query"]

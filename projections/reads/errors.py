@@ -25,6 +25,11 @@ class NotAnalysed(ReadError):
     """The track exists but has no key/tempo yet."""
 
 
+class TraceNotFound(ReadError, LookupError):
+    """Jaeger has no trace with that id (it keeps traces in memory only). A LookupError too,
+    as infra/jaeger_query.py's own "not found" is."""
+
+
 class BadQuery(ReadError, ValueError):
     """A query parameter the read layer cannot use.
 

@@ -1,8 +1,8 @@
 """One error middleware for the worker's read endpoints (the JSON API and the pages): every
 failure answered in the endpoint's own format with the right status, real bugs logged.
 
-Statuses: 400 for a bad parameter, 404 for an unknown track, 409 for a track not analysed
-yet, 503 with Retry-After while a store is unreachable, 500 (logged) for anything else.
+Statuses: 400 for a bad parameter, 404 for an unknown track or trace, 409 for a track not
+analysed yet, 503 with Retry-After while a store is unreachable, 500 (logged) for anything else.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from infra.logging import get_logger
-from projections.reads import BadQuery, NotAnalysed, ReadError, TrackNotFound
+from projections.reads import BadQuery, NotAnalysed, ReadError, TraceNotFound, TrackNotFound
 
 RETRY_AFTER_S = 5
 _READ_STATUS: tuple[tuple[type[ReadError], int], ...] = (
-    (BadQuery, 400), (TrackNotFound, 404), (NotAnalysed, 409))
+    (BadQuery, 400), (TrackNotFound, 404), (TraceNotFound, 404), (NotAnalysed, 409))
 
 
 class HttpError(Exception):

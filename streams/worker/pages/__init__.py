@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from infra.settings import Settings
-from projections.redis.writer import connect
+from projections.reads import ProgressReads, TraceReads
 from streams.worker.app_reads import app_reads
 from streams.worker.http_errors import ErrorAnswers, error_middleware
 from streams.worker.pages import library, live, trace, track
@@ -48,7 +48,8 @@ def add_pages(app: web.Application, schema: str, graph_ns: str, redis_prefix: st
               settings: Settings) -> None:
     """Mount the pages on `app` for one namespace (the projections role's)."""
     ctx = PageContext(settings=settings, reads=app_reads(app, settings, schema, graph_ns),
-                      redis=connect(settings.redis_url), redis_prefix=redis_prefix)
+                      progress=ProgressReads.open(settings, redis_prefix),
+                      traces=TraceReads.open(settings))
     static = load_static()
 
     def bind(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -68,7 +69,10 @@ def add_pages(app: web.Application, schema: str, graph_ns: str, redis_prefix: st
         raise web.HTTPFound("/library")
 
     async def close(_: web.Application) -> None:
-        await ctx.redis.aclose()
+        try:
+            await ctx.progress.close()
+        finally:
+            await ctx.traces.close()
 
     async def end_streams(_: web.Application) -> None:
         ctx.stopping.set()

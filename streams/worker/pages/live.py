@@ -9,14 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from projections.redis import keys
-from projections.redis.progress import (
-    BatchProgress,
-    list_batches,
-    read_batch,
-    read_file_states,
-    read_lag,
-)
+from projections.redis.progress import BatchProgress
 from streams.worker.pages.context import PageContext
 from streams.worker.pages.params import ident
 from streams.worker.pages.render import e, link, page, table
@@ -37,15 +30,15 @@ def _batch_json(b: BatchProgress) -> dict[str, Any]:
 
 async def snapshot(ctx: PageContext, cid: str | None) -> dict[str, Any]:
     """Everything the page shows, as JSON: the same reads as `tracktion progress`."""
-    p = ctx.redis_prefix
+    reads = ctx.progress
     if cid is None:
-        batches = await list_batches(ctx.redis, p, 20)
+        batches = await reads.batches(20)
         files: list[tuple[str, str]] = []
     else:
-        one = await read_batch(ctx.redis, p, cid)
+        one = await reads.batch(cid)
         batches = [] if one is None else [one]
-        files = await read_file_states(ctx.redis, p, cid, FILES_SHOWN)
-    lag = await read_lag(ctx.redis, p)
+        files = await reads.file_states(cid, FILES_SHOWN)
+    lag = await reads.lag()
     return {"batch": cid, "batches": [_batch_json(b) for b in batches],
             "files": [{"file_id": f, "status": s} for f, s in files],
             "lag": [{"group": x.group, "topic": x.topic, "partition": x.partition,
@@ -105,13 +98,8 @@ def _sse(data: dict[str, Any]) -> bytes:
 
 async def events(ctx: PageContext, request: web.Request) -> web.StreamResponse:
     cid = ident(request.query, "batch")
-    p = ctx.redis_prefix
-    pubsub = ctx.redis.pubsub()
-    # Subscribe before the first read so no change falls between the two.
-    if cid is None:
-        await pubsub.psubscribe(keys.glob_escape(keys.channel(p, "")) + "*")
-    else:
-        await pubsub.subscribe(keys.channel(p, cid))
+    # Subscribed before the first read so no change falls between the two.
+    pubsub = await ctx.progress.changes(cid)
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                        "Cache-Control": "no-store",
                                        "X-Content-Type-Options": "nosniff"})

@@ -3,14 +3,14 @@ and arranged by the same code as `tracktion trace` (infra/jaeger_query.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
 
-from infra.jaeger_query import SpanNode, fetch_trace, find_trace_ids, span_tree
+from infra.jaeger_query import SpanNode
+from projections.reads import TraceNotFound
 from streams.worker.pages.context import PageContext
-from streams.worker.pages.params import PageError, ident, whole
+from streams.worker.pages.params import ident, whole
 from streams.worker.pages.render import e, page
 
 ROW_H = 22
@@ -73,24 +73,20 @@ async def trace(ctx: PageContext, request: web.Request) -> web.Response:
     fid, cid = ident(q, "file_id"), ident(q, "correlation_id")
     limit = whole(q, "limit", 5, 20)
     form = _FORM.format(fid=e(fid), cid=e(cid))
-    if fid and cid:
-        raise PageError(400, "give file_id or correlation_id, not both")
-    if not fid and not cid:
+    tags = ctx.traces.tags(fid, cid)  # both given: BadQuery, a 400 page
+    if tags is None:
         return page("Trace", form + "<p>Give a file id or a batch's correlation id.</p>",
                     "trace")
-    tags = {"file_id": fid} if fid else {"correlation_id": cid or ""}
-    base = ctx.settings.jaeger_query_url
-    # urllib is blocking: keep it off the event loop.
-    ids = await asyncio.to_thread(find_trace_ids, base, tags, limit)
+    ids = await ctx.traces.trace_ids(tags, limit)
     parts = [form]
     if not ids:
         parts.append(f"<p>No traces found for {e(tags)} (Jaeger keeps traces in memory: "
                      "they are gone after a restart).</p>")
-    for trace_id in ids[:limit]:
+    for trace_id in ids:
         try:
-            data = await asyncio.to_thread(fetch_trace, base, trace_id)
-        except LookupError as exc:
+            roots = await ctx.traces.spans(trace_id)
+        except TraceNotFound as exc:
             parts.append(f"<p>{e(exc)}</p>")
             continue
-        parts.append(waterfall(trace_id, span_tree(data)))
+        parts.append(waterfall(trace_id, roots))
     return page("Trace", "".join(parts), "trace")

@@ -96,3 +96,25 @@ async def test_graph_reads_refuse_unknown_and_unanalysed_seeds() -> None:
             await reads.playlist("/m/a.mp3", 0.06, 5)
         with pytest.raises(BadQuery):  # refused before any query
             await reads.mix("/other", 0.5, 5)
+
+
+def test_trace_reads_search_a_file_or_a_batch_never_both() -> None:
+    from projections.reads import TraceReads
+
+    assert TraceReads.tags("f1", None) == {"file_id": "f1"}
+    assert TraceReads.tags(None, "c1") == {"correlation_id": "c1"}
+    assert TraceReads.tags(None, None) is None
+    with pytest.raises(BadQuery, match="not both"):
+        TraceReads.tags("f1", "c1")
+
+
+async def test_a_missing_trace_is_trace_not_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    import projections.reads.traces as traces
+    from projections.reads import TraceNotFound, TraceReads
+
+    def absent(base: str, trace_id: str) -> dict[str, Any]:
+        raise LookupError(f"trace {trace_id} not found in Jaeger")
+
+    monkeypatch.setattr(traces, "fetch_trace", absent)
+    with pytest.raises(TraceNotFound, match="trace t1 not found in Jaeger"):
+        await TraceReads("http://127.0.0.1:1").spans("t1")

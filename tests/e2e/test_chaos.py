@@ -4,32 +4,28 @@ every read model, none is missing and none is counted twice."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
 import time
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import aiohttp
-import asyncpg
 import pytest
-from neo4j import AsyncGraphDatabase
 
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
-from projections.redis import keys
-from projections.redis.progress import BatchProgress, read_batch, wait_for_batch
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
-from schemas.codec import decode
 from schemas.envelope import file_id_for, new_id
-from schemas.topics import analysis_topic
 from streams.publishing.fileinfo import iter_audio_files
 from streams.publishing.publisher import publish_paths
-from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
-from tests.integration.kafka_utils import WorkerProcess, read_topic, wait_until
+from tests.e2e.batch import (
+    assert_exactly_once,
+    settle,
+    spawn,
+    stop_all,
+    wait_for_progress,
+    wait_ready,
+)
+from tests.e2e.support import cleanup_namespace, generated_corpus
 
 FILES = 500
 KILL_AFTER = 60  # analyses finished before the chaos starts (well short of FILES)
@@ -83,7 +79,7 @@ async def test_kill_and_restart_workers_mid_batch(settings: Settings, prefix: st
 
         workers["analysis"] = spawn("analysis", prefix, tmp_path, 1)
         workers["projections"] = spawn("projections", prefix, tmp_path, 1)
-        settled = await settle(settings, redis, prefix, cid, FILES, workers)
+        settled = await settle(settings, redis, prefix, {cid: FILES}, workers)
         timings["stores_settled"] = time.monotonic() - t0
     finally:
         await redis.aclose()

@@ -209,12 +209,13 @@ async def projected_counts(prefix: str) -> tuple[int, int]:
     from neo4j import AsyncGraphDatabase
 
     from infra.settings import get_settings
+    from schemas.status import TrackStatus
 
     s = get_settings()
     conn = await pg_connect()
     try:
         pg = await conn.fetchval(
-            f"SELECT count(*) FROM {prefix}.tracks WHERE status = 'analysed'")
+            f"SELECT count(*) FROM {prefix}.tracks WHERE status = '{TrackStatus.ANALYSED}'")
     except Exception:  # schema not created yet
         pg = 0
     finally:

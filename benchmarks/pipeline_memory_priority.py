@@ -50,6 +50,7 @@ from benchmarks.pipeline_procs import (
     machine_cpu_delta,
     top_consumers,
 )
+from schemas.status import TrackStatus
 
 RSS_TARGET_MB = 500
 PRIORITY_TARGET_S = 10.0
@@ -195,7 +196,7 @@ async def priority_latency(backlog: int, probes: int, partitions: int, files: li
             async def analysed(fid: str = file_id) -> bool:
                 nonlocal status, event_s
                 status, event_s = await _analysed(prefix, fid)
-                return status == "analysed"
+                return status == TrackStatus.ANALYSED
 
             ok = await wait_until(analysed, probe_timeout_s, 0.05)
             results.append({"probe": i, "analysed": ok,

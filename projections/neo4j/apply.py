@@ -29,6 +29,7 @@ from schemas.file_events import (
     FileModified,
     FileMoved,
 )
+from schemas.status import TrackStatus
 
 TEMPO_BUCKET_BPM = 5
 PROJECTION_NAME = "neo4j"
@@ -131,13 +132,13 @@ def _file_rows(event: Event) -> list[FileRow]:
 # A (re)discovered, changed or re-requested file is waiting for analysis again.
 _QUEUED = FileDiscovered | FileModified | AnalysisRequested
 _ANALYSIS = AnalysisStarted | AnalysisCompleted | AnalysisFailed
-_ANALYSIS_STATE = {AnalysisStarted: "analysing", AnalysisCompleted: "analysed",
-                   AnalysisFailed: "failed"}
+_ANALYSIS_STATE = {AnalysisStarted: TrackStatus.ANALYSING,
+                   AnalysisCompleted: TrackStatus.ANALYSED, AnalysisFailed: TrackStatus.FAILED}
 
 
 def _analysis_row(event: _QUEUED | _ANALYSIS) -> AnalysisRow:
     if isinstance(event, _QUEUED):
-        state, path = "queued", event.payload.file.path
+        state, path = TrackStatus.QUEUED, event.payload.file.path
     else:
         state, path = _ANALYSIS_STATE[type(event)], event.payload.path
     return {"file_id": event.file_id, "stamp": stamp_text(stamp(event)),

@@ -6,6 +6,8 @@ so Neo4j plans each statement once and reuses the cached plan for every batch.
 
 from __future__ import annotations
 
+from schemas.status import TrackStatus
+
 # (name, label, properties): uniqueness is per namespace, so `ns` leads every key.
 UNIQUE_KEYS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("tt_track_key", "Track", ("ns", "file_id")),
@@ -48,8 +50,8 @@ FEATURE_KEYS = ("bpm", "key", "scale", "camelot", "energy", "danceability", "bpm
 
 
 def _status(var: str) -> str:
-    return (f"SET {var}.status = CASE WHEN {var}.deleted THEN 'deleted' "
-            f"ELSE coalesce({var}.analysis_state, 'queued') END")
+    return (f"SET {var}.status = CASE WHEN {var}.deleted THEN '{TrackStatus.DELETED}' "
+            f"ELSE coalesce({var}.analysis_state, '{TrackStatus.QUEUED}') END")
 
 
 # last_event_* follow the newest event of the track itself, whichever aspect it touched.

@@ -23,6 +23,7 @@ from schemas.file_events import (
     FileModified,
     FileMoved,
 )
+from schemas.status import TrackStatus
 
 # Columns of `analyses` filled from Features as they are: every field but the fingerprint,
 # which is stored as raw bytes (fingerprints.raw_of_text).
@@ -120,7 +121,7 @@ def _track_patches(event: AnyEvent) -> list[Row]:
     if isinstance(event, FileDiscovered | FileModified | AnalysisRequested):
         info = event.payload.file
         return [_with(_with_info(_patch(event, info.path), info, v), v,
-                      present=True, progress="queued")]
+                      present=True, progress=TrackStatus.QUEUED)]
     if isinstance(event, FileMoved):
         info = event.payload.file
         new = _with(_with_info(_patch(event, info.path), info, v), v, present=True)
@@ -130,9 +131,9 @@ def _track_patches(event: AnyEvent) -> list[Row]:
     if isinstance(event, FileDeleted):
         return [_with(_patch(event, event.payload.path), v, present=False)]
     if isinstance(event, AnalysisStarted):
-        return [_with(_patch(event, event.payload.path), v, progress="analysing")]
+        return [_with(_patch(event, event.payload.path), v, progress=TrackStatus.ANALYSING)]
     if isinstance(event, AnalysisFailed):
-        return [_with(_patch(event, event.payload.path), v, progress="failed")]
+        return [_with(_patch(event, event.payload.path), v, progress=TrackStatus.FAILED)]
     if isinstance(event, AnalysisCompleted):
         return [_analysed_patch(event, v)]
     raise TypeError(f"unhandled event type {event.event_type}")  # pragma: no cover
@@ -140,7 +141,7 @@ def _track_patches(event: AnyEvent) -> list[Row]:
 
 def _analysed_patch(event: AnalysisCompleted, v: str) -> Row:
     f = event.payload.features
-    row = _with(_patch(event, event.payload.path), v, progress="analysed")
+    row = _with(_patch(event, event.payload.path), v, progress=TrackStatus.ANALYSED)
     row.update(current_analysis_id=event.payload.analysis_id, bpm=f.bpm, key=f.key,
                scale=f.scale, camelot=f.camelot, energy=f.energy,
                danceability=f.danceability, loudness_lufs=f.loudness_lufs,

@@ -24,6 +24,7 @@ from projections.postgres.fingerprints import (
     similarity,
 )
 from projections.postgres.schema import Tables
+from schemas.status import TrackStatus
 
 DURATION_TOLERANCE_S = 2.0
 
@@ -58,7 +59,7 @@ async def find_duplicates(conn: AsyncConnection, tables: Tables,
     live = (t.join(a, a.c.analysis_id == t.c.current_analysis_id))
     scan = (select(t.c.file_id, a.c.duration_s, t.c.fingerprint_signature,
                    t.c.fingerprint_mask).select_from(live)
-            .where(t.c.status != "deleted", t.c.fingerprint_signature.is_not(None),
+            .where(t.c.status != TrackStatus.DELETED, t.c.fingerprint_signature.is_not(None),
                    a.c.duration_s.is_not(None)))
     rows = (await conn.execute(scan)).all()
     report = DuplicateReport(tracks_with_fingerprint=len(rows))

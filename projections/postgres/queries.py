@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.postgres.schema import Tables
+from schemas.status import TrackStatus
 
 # Pitch classes by name; queries match every spelling the analyser might have stored.
 _PITCH = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -22,7 +23,7 @@ _SPELLINGS: dict[int, tuple[str, ...]] = {
 _CAMELOT = re.compile(r"^\s*(1[0-2]|[1-9])\s*([ABab])\s*$")
 _KEY = re.compile(r"^\s*([A-Ga-g])\s*([#b\u266f\u266d]?)\s*(m|min|minor|maj|major)?\s*$")
 _BPM = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(?:\.\.|-)?\s*(\d+(?:\.\d+)?)?\s*$")
-STATUSES = ("queued", "analysing", "analysed", "failed", "deleted")
+STATUSES = tuple(TrackStatus)
 TRACK_COLUMNS = ("file_id", "artist", "title", "album", "bpm", "bpm_confidence", "key",
                  "scale", "camelot", "key_strength", "tuning_cents", "energy", "status", "path",
                  "first_beat_s", "grid_confidence", "downbeat_s", "beats_per_bar")
@@ -130,7 +131,7 @@ def _filters(tables: Tables, q: TrackQuery) -> list[ColumnElement[bool]]:
     if q.file_ids:
         where.append(t.c.file_id.in_(q.file_ids))
     if q.status is None:
-        where.append(t.c.status != "deleted")
+        where.append(t.c.status != TrackStatus.DELETED)
     elif q.status != "all":
         where.append(t.c.status == q.status)
     return where
@@ -163,7 +164,7 @@ def build_query(tables: Tables, q: TrackQuery, fuzzy: bool = False) -> Select[An
         order.append(_similarity(tables, q.search).desc())
     order += [t.c.artist.asc().nulls_last(), t.c.title.asc().nulls_last(), t.c.file_id]
     f = tables.failures
-    failed = t.c.status == "failed"
+    failed = t.c.status == TrackStatus.FAILED
     columns = [*(t.c[name] for name in TRACK_COLUMNS),
                case((failed, f.c.reason)).label("failure_reason"),
                case((failed, f.c.message)).label("failure_message")]
@@ -301,7 +302,7 @@ async def wheel_counts(conn: AsyncConnection, tables: Tables, width: int = 5,
     t = tables.tracks
     low = (func.floor(t.c.bpm / width) * width).label("low")
     rows = await conn.execute(select(t.c.camelot, low, func.count()).where(
-        t.c.status != "deleted").group_by(t.c.camelot, low))
+        t.c.status != TrackStatus.DELETED).group_by(t.c.camelot, low))
     keys: dict[str, int] = {}
     bins: dict[int, int] = {}
     for camelot, edge, n in rows:
@@ -351,7 +352,7 @@ async def failure_list(conn: AsyncConnection, tables: Tables, limit: int = 100,
                        offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
     """Tracks whose status is failed, newest failure first, with reason and message."""
     t, f = tables.tracks, tables.failures
-    where = (t.c.status == "failed",)
+    where = (t.c.status == TrackStatus.FAILED,)
     source = t.join(f, f.c.file_id == t.c.file_id)
     total = (await conn.execute(select(func.count()).select_from(source).where(*where)))
     rows = await conn.execute(

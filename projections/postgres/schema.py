@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from schemas.namespace import LIVE
+from schemas.status import TrackStatus
 
 DEFAULT_SCHEMA = LIVE.pg_schema
 SCHEMA_ENV = "TRACKTION_DB_SCHEMA"
@@ -34,8 +35,8 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Version keys compare bytewise: the database's default collation could reorder '|' or '.'.
 VERSION = Text(collation="C")
 
-STATUS_SQL = ("CASE WHEN present IS FALSE THEN 'deleted' "
-              "ELSE COALESCE(progress, 'queued') END")
+STATUS_SQL = (f"CASE WHEN present IS FALSE THEN '{TrackStatus.DELETED}' "
+              f"ELSE COALESCE(progress, '{TrackStatus.QUEUED}') END")
 TRGM_COLUMNS = ("title", "artist", "album", "path")
 
 

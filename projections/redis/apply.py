@@ -24,23 +24,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from projections.base import Positioned, stamp
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.codec import AnyEvent
 from schemas.file_events import AnalysisRequested, FileDeleted, FileDiscovered, FileModified
+from schemas.status import ProgressStatus as Status
 
-Status = Literal["queued", "in_progress", "succeeded", "failed", "removed"]
-STATUSES: tuple[Status, ...] = ("queued", "in_progress", "succeeded", "failed", "removed")
 RANK: dict[Status, int] = {
-    "queued": 1, "in_progress": 2, "succeeded": 3, "failed": 3, "removed": 4,
+    Status.QUEUED: 1, Status.IN_PROGRESS: 2, Status.SUCCEEDED: 3, Status.FAILED: 3,
+    Status.REMOVED: 4,
 }
 # One letter per status keeps the per-file hash values short (100k files per batch is normal).
+# Stored: never change a letter (the Lua script and every batch hash written so far use them).
 CODE: dict[Status, str] = {
-    "queued": "q", "in_progress": "p", "succeeded": "s", "failed": "f", "removed": "r",
+    Status.QUEUED: "q", Status.IN_PROGRESS: "p", Status.SUCCEEDED: "s", Status.FAILED: "f",
+    Status.REMOVED: "r",
 }
-TERMINAL: frozenset[Status] = frozenset({"succeeded", "failed", "removed"})
+TERMINAL: frozenset[Status] = frozenset({Status.SUCCEEDED, Status.FAILED, Status.REMOVED})
 
 
 def status_of(event: AnyEvent) -> Status | None:
@@ -50,15 +51,15 @@ def status_of(event: AnyEvent) -> Status | None:
     wants one it sends AnalysisRequested under the new id.
     """
     if isinstance(event, FileDiscovered | FileModified | AnalysisRequested):
-        return "queued"
+        return Status.QUEUED
     if isinstance(event, AnalysisStarted):
-        return "in_progress"
+        return Status.IN_PROGRESS
     if isinstance(event, AnalysisCompleted):
-        return "succeeded"
+        return Status.SUCCEEDED
     if isinstance(event, AnalysisFailed):
-        return "failed"
+        return Status.FAILED
     if isinstance(event, FileDeleted):
-        return "removed"
+        return Status.REMOVED
     return None
 
 

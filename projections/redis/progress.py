@@ -20,6 +20,7 @@ from redis.asyncio.client import PubSub
 from projections.base import from_micros
 from projections.redis import keys
 from projections.redis.apply import CODE
+from schemas.status import ProgressStatus as Status
 
 
 def _time(us: str | None) -> datetime | None:
@@ -62,23 +63,24 @@ def progress_from_fields(cid: str, fields: Mapping[str, str],
     """Pure: the batch hash (and the publisher's expected total) to a BatchProgress."""
     if not fields and expected is None:
         return None
-    count = {k: int(fields.get(k, 0)) for k in
-             ("files", "queued", "in_progress", "succeeded", "failed", "removed")}
+    count = {k: int(fields.get(k, 0)) for k in ("files", *Status)}
     unseen = max(0, (expected or 0) - count["files"])
-    queued = count["queued"] + unseen
-    finished = count["succeeded"] + count["failed"]
-    total = queued + count["in_progress"] + finished
-    done = count["files"] > 0 and queued == 0 and count["in_progress"] == 0
+    queued = count[Status.QUEUED] + unseen
+    finished = count[Status.SUCCEEDED] + count[Status.FAILED]
+    in_progress = count[Status.IN_PROGRESS]
+    total = queued + in_progress + finished
+    done = count["files"] > 0 and queued == 0 and in_progress == 0
     first, done_at = fields.get("first_at"), fields.get("done_at")
     throughput = None
     if first is not None and done_at is not None and finished > 0:
         span_s = (int(done_at) - int(first)) / 1e6
         throughput = finished / span_s if span_s > 0 else None
-    remaining = queued + count["in_progress"]
+    remaining = queued + in_progress
     eta = 0.0 if done else (remaining / throughput if throughput else None)
     return BatchProgress(
-        correlation_id=cid, total=total, queued=queued, in_progress=count["in_progress"],
-        succeeded=count["succeeded"], failed=count["failed"], removed=count["removed"],
+        correlation_id=cid, total=total, queued=queued, in_progress=in_progress,
+        succeeded=count[Status.SUCCEEDED], failed=count[Status.FAILED],
+        removed=count[Status.REMOVED],
         expected=expected, started_at=_time(first),
         finished_at=_time(done_at) if done else None, last_event_at=_time(fields.get("last_at")),
         throughput_per_s=throughput, eta_s=eta, done=done)

@@ -14,11 +14,24 @@ script up front when over maxmemory instead of failing half-way through its writ
 
 from __future__ import annotations
 
-PROGRESS_LUA = r"""#!lua
+from projections.redis.apply import CODE, RANK
+
+
+def _lua_table(values: dict[str, object]) -> str:
+    return "{" + ", ".join(f"{k} = {v}" for k, v in values.items()) + "}"
+
+
+# The status tables come from apply.py (its RANK is the reference the script implements; its
+# CODE the stored letters); each batch counter is named after its status.
+_RANK = _lua_table({CODE[s]: rank for s, rank in RANK.items()})
+_NAME = _lua_table({CODE[s]: f"'{s}'" for s in CODE})
+_ZEROS = ", ".join(f"'{s}', 0" for s in CODE)
+
+_TEMPLATE = r"""#!lua
 local P = ARGV[1]
 local nf, nb, nc = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local RANK = {q = 1, p = 2, s = 3, f = 3, r = 4}
-local NAME = {q = 'queued', p = 'in_progress', s = 'succeeded', f = 'failed', r = 'removed'}
+local RANK = @RANK@
+local NAME = @NAME@
 local changed, nchanged = {}, 0
 
 -- Byte order, as in Python: Lua's `<` on strings uses strcoll and the server's locale.
@@ -51,8 +64,7 @@ for _ = 1, nf do
     redis.call('HSET', fkey, fid, value)
     if redis.call('HINCRBY', bkey, 'files', 1) == 1 then
       -- Zeros up front, so the hash has the same fields whatever order events arrive in.
-      redis.call('HSET', bkey, 'queued', 0, 'in_progress', 0, 'succeeded', 0, 'failed', 0,
-                 'removed', 0)
+      redis.call('HSET', bkey, @ZEROS@)
     end
     redis.call('HINCRBY', bkey, NAME[code], 1)
     changed[cid] = true
@@ -109,3 +121,5 @@ for cid, _ in pairs(changed) do
 end
 return {nchanged, nbatches}
 """
+PROGRESS_LUA = _TEMPLATE.replace("@RANK@", _RANK).replace("@NAME@", _NAME).replace(
+    "@ZEROS@", _ZEROS)

@@ -21,6 +21,7 @@ from projections.postgres.duplicates import DuplicateReport
 from projections.postgres.fingerprints import DEFAULT_THRESHOLD
 from projections.postgres.queries import RESULT_COLUMNS, TrackQuery
 from projections.reads import TrackReads, track_query
+from schemas.status import TrackStatus
 from streams.cli.errors import usage_errors
 from streams.cli.root import DeprecatedSchemaOpt, namespace_of
 
@@ -114,7 +115,7 @@ def tracks(
         writer.writeheader()
         writer.writerows(rows)
     else:
-        _print_table(rows, failed=status == "failed")
+        _print_table(rows, failed=status == TrackStatus.FAILED)
 
 
 async def fetch_duplicates(schema: str, threshold: float) -> DuplicateReport:

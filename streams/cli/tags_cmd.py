@@ -21,6 +21,7 @@ from projections.postgres.schema import build_tables
 from projections.postgres.writer import make_engine
 from projections.reads import track_query
 from projections.redis.writer import connect
+from schemas.status import TrackStatus
 from streams.cli.root import DeprecatedPrefixOpt, DeprecatedSchemaOpt, namespace_of
 from streams.tags import ours
 from streams.tags.diff import STATUSES, FileDiff, tag_diffs
@@ -38,7 +39,7 @@ def tags() -> None:
 
 async def _diffs(schema: str, key_prefix: str, notation: KeyNotation, key: str | None,
                  bpm: str | None, search: str | None) -> list[FileDiff]:
-    query = track_query(key, None, bpm, search, "analysed", 1)
+    query = track_query(key, None, bpm, search, TrackStatus.ANALYSED, 1)
     settings = get_settings()
     engine = make_engine(settings)
     redis = connect(settings.redis_url)

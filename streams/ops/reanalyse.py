@@ -18,6 +18,7 @@ from infra.settings import Settings
 from schemas.envelope import new_id
 from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload, FileInfo, Tags
 from schemas.namespace import LIVE, Namespace
+from schemas.status import TrackStatus
 from streams.publishing.fileinfo import read_file_info
 from streams.publishing.priority import priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
@@ -39,13 +40,13 @@ def selection_sql(schema: str, sel: Selection) -> tuple[str, list[object]]:
     base = (f"SELECT t.file_id, t.path, t.library_root, t.relative_path, t.size, "
             f"t.content_hash, t.format, t.artist, t.title, t.album, t.genre, t.year, "
             f"t.track_number FROM {schema}.tracks t")
-    conditions = ["t.status <> 'deleted'"]
+    conditions = [f"t.status <> '{TrackStatus.DELETED}'"]
     args: list[object] = []
     if sel.files:
         args.append([str(Path(f).resolve()) for f in sel.files])
         conditions.append(f"t.path = ANY(${len(args)})")
     if sel.failed:
-        conditions.append("t.status = 'failed'")
+        conditions.append(f"t.status = '{TrackStatus.FAILED}'")
     if sel.where:
         match = _WHERE.match(sel.where)
         if not match:

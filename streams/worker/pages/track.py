@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from projections.reads import NotAnalysed, TrackNotFound
+from schemas.status import TrackStatus
 from streams.worker.pages.context import PageContext
 from streams.worker.pages.params import ident, whole
 from streams.worker.pages.render import e, key_label, link, name_of, num, page, table
@@ -92,7 +93,7 @@ async def track(ctx: PageContext, request: web.Request) -> web.Response:
         ("File id", f"<code>{e(file_id)}</code>"),
         ("Trace", link("/trace", {"file_id": file_id}, "this file's trace")
          + jaeger_ui_link(ctx.settings.jaeger_ui_url, file_id))))
-    if t["status"] == "failed":
+    if t["status"] == TrackStatus.FAILED:
         facts += f"<dt>Failure</dt><dd>{e(t['failure_reason'])}: {e(t['failure_message'])}</dd>"
     body = [f'<dl class="facts">{facts}</dl>', "<h2>Features</h2>",
             table(("Feature", "Value", "Confidence"), _feature_rows(t), cls="features"),

@@ -29,29 +29,11 @@ from projections.breaker import BreakerConfig
 from projections.postgres.apply import PostgresProjector
 from projections.postgres.writer import PostgresWriter, postgres_spec
 from projections.runner import ProjectionRunner
-from schemas.analysis_events import (
-    AnalysisCompleted,
-    AnalysisCompletedPayload,
-    AnalysisFailed,
-    AnalysisFailedPayload,
-    AnalysisStarted,
-    AnalysisStartedPayload,
-    Features,
-)
+from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted, Features
 from schemas.codec import AnyEvent, encode
-from schemas.envelope import file_id_for
-from schemas.file_events import (
-    FileDeleted,
-    FileDeletedPayload,
-    FileDiscovered,
-    FileDiscoveredPayload,
-    FileInfo,
-    FileModified,
-    FileModifiedPayload,
-    FileMoved,
-    FileMovedPayload,
-    Tags,
-)
+from schemas.file_events import FileInfo, Tags
+from tests import builders as build
+from tests.builders import ROOT, Envelope, file_info
 from tests.integration.kafka_utils import stack_service
 from tests.unit.schemas.samples import FEATURES
 
@@ -59,7 +41,6 @@ SERVICES = ("kafka", "postgres")  # the conftest fails loudly if one is down
 
 pytestmark = pytest.mark.integration
 
-ROOT = "/music"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 READ_TABLES = {"tracks": "file_id", "analyses": "analysis_id", "failures": "file_id",
                "track_moves": "from_id, to_id"}
@@ -83,26 +64,23 @@ class Corpus:
     def _id(self) -> str:
         return f"{self.rng.getrandbits(64):016x}"
 
-    def _env(self, rel: str, t: float) -> dict[str, Any]:
-        return {"file_id": file_id_for(ROOT, rel), "correlation_id": "corr",
-                "occurred_at": T0 + timedelta(seconds=t), "event_id": self._id()}
+    def _env(self, t: float) -> Envelope:
+        return {"correlation_id": "corr", "occurred_at": T0 + timedelta(seconds=t),
+                "event_id": self._id()}
 
-    def info(self, rel: str, title: str, artist: str = "Artist", content: str = "00") -> FileInfo:
-        return FileInfo(path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel, size=1000,
-                        mtime=0.0, content_hash=content, format="mp3",
-                        tags=Tags(artist=artist, title=title, album="Album"))
+    def info(self, rel: str, title: str = "T", artist: str = "Artist",
+             content: str = "00") -> FileInfo:
+        return file_info(rel, size=1000, mtime=0.0, content_hash=content,
+                         tags=Tags(artist=artist, title=title, album="Album"))
 
     def discovered(self, rel: str, t: float, title: str = "T", artist: str = "Artist") -> Any:
-        return FileDiscovered.create(**self._env(rel, t), payload=FileDiscoveredPayload(
-            file=self.info(rel, title, artist)))
+        return build.discovered(self.info(rel, title, artist), **self._env(t))
 
     def modified(self, rel: str, t: float) -> Any:
-        return FileModified.create(**self._env(rel, t), payload=FileModifiedPayload(
-            file=self.info(rel, "T2", content="11")))
+        return build.modified(self.info(rel, "T2", content="11"), **self._env(t))
 
     def started(self, rel: str, t: float) -> Any:
-        return AnalysisStarted.create(**self._env(rel, t), payload=AnalysisStartedPayload(
-            path=f"{ROOT}/{rel}", content_hash="00", worker="w"))
+        return build.started(self.info(rel), **self._env(t))
 
     def completed(self, rel: str, t: float, bpm: float | None = None,
                   key: tuple[str, str, str] | None = None,
@@ -112,23 +90,18 @@ class Corpus:
                                "bpm": bpm or round(self.rng.uniform(90, 140), 2), "key": k,
                                "scale": scale, "camelot": camelot,
                                "bpm_confidence": confidence or FEATURES.bpm_confidence})
-        return AnalysisCompleted.create(**self._env(rel, t), payload=AnalysisCompletedPayload(
-            analysis_id=self._id(), path=f"{ROOT}/{rel}", content_hash="00",
-            features=features, processing_ms=5.0))
+        env = self._env(t)  # before the analysis id: the seeded ids keep their old order
+        return build.completed(self.info(rel), features, analysis_id=self._id(),
+                               processing_ms=5.0, **env)
 
     def failed(self, rel: str, t: float, attempts: int = 1) -> Any:
-        return AnalysisFailed.create(**self._env(rel, t), payload=AnalysisFailedPayload(
-            path=f"{ROOT}/{rel}", content_hash="00", reason="corrupt", message="bad",
-            attempts=attempts))
+        return build.failed(self.info(rel), attempts=attempts, **self._env(t))
 
     def moved(self, old: str, new: str, t: float) -> Any:
-        return FileMoved.create(**self._env(new, t), payload=FileMovedPayload(
-            file=self.info(new, "T"), previous_file_id=file_id_for(ROOT, old),
-            previous_path=f"{ROOT}/{old}"))
+        return build.moved(self.info(new), previous_rel=old, **self._env(t))
 
     def deleted(self, rel: str, t: float) -> Any:
-        return FileDeleted.create(**self._env(rel, t), payload=FileDeletedPayload(
-            path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel))
+        return build.deleted(self.info(rel), **self._env(t))
 
     def lifecycle(self, n: int) -> list[AnyEvent]:
         rng, rel, t = self.rng, f"lib/{n:05d}.mp3", self.rng.uniform(0, 1e6)

@@ -6,6 +6,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 BRIDGE_EVENTS = Counter("bridge_events_total", "Messages moved from RabbitMQ to Kafka",
                         ["outcome"])
+BRIDGE_SEND_STALLS = Counter(
+    "bridge_send_stalls_total",
+    "Times a bridge batch waited another report interval for Kafka's acknowledgement")
 DEADLETTERS = Counter("deadletter_events_total", "Messages sent to the dead-letter topic",
                       ["source", "reason"])
 

@@ -21,7 +21,7 @@ from opentelemetry import trace
 
 from infra.amqp import Topology, declare_raw
 from infra.logging import get_logger
-from infra.metrics import BRIDGE_EVENTS, DEADLETTERS
+from infra.metrics import BRIDGE_EVENTS, BRIDGE_SEND_STALLS, DEADLETTERS
 from infra.telemetry import extract_from_mapping, inject, tracer
 from schemas import headers as h
 from streams.bridge.partitioner import partitions_for
@@ -43,7 +43,8 @@ class Bridge:
                  max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
                  client_id: str = "tracktion-bridge",
                  producer_factory: Callable[[], AIOKafkaProducer] | None = None,
-                 amqp_connect: AmqpConnect = aiormq.connect) -> None:
+                 amqp_connect: AmqpConnect = aiormq.connect,
+                 stall_report_s: float = 10.0) -> None:
         self._url = rabbitmq_url
         self._producer_factory = producer_factory
         self._amqp_connect = amqp_connect
@@ -65,6 +66,8 @@ class Bridge:
         self.forwarded = 0
         self.deadlettered = 0
         self.send_failures = 0  # batches (or parts) Kafka did not take
+        self.stall_reports = 0  # times a batch waited another `stall_report_s` for Kafka
+        self._stall_report_s = stall_report_s
         self._partition_counts: dict[str, int] = {}
         self._spread = 0
 
@@ -171,13 +174,36 @@ class Bridge:
                     routes: list[Route]) -> list[BaseException | None]:
         """Send the batch; per message, None once Kafka acked it, else its batch's error."""
         slots = await self._produce(batch, routes)
-        results = await asyncio.gather(*(fut for fut, _ in slots), return_exceptions=True)
+        results = await self._acknowledgements([fut for fut, _ in slots], len(batch))
         errors: list[BaseException | None] = [None] * len(batch)
         for (_, members), result in zip(slots, results, strict=True):
             if isinstance(result, BaseException):
                 for i in members:
                     errors[i] = result
         return errors
+
+    async def _acknowledgements(self, futures: list[asyncio.Future[Any]],
+                                records: int) -> list[Any]:
+        """Kafka's answer per partition batch, however long it takes, reported while it waits.
+
+        The idempotent producer never expires a batch: while the cluster cannot take a write
+        (brokers down, fewer in sync than min.insync.replicas) it retries for ever, so the
+        wait would otherwise be silent. Nothing is acked in RabbitMQ meanwhile, so nothing is
+        lost; an error line and `bridge_send_stalls_total` say that the pipeline is stuck.
+        """
+        gathered = asyncio.gather(*futures, return_exceptions=True)
+        waited = 0.0
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(gathered), self._stall_report_s)
+            except TimeoutError:
+                waited += self._stall_report_s
+                self.stall_reports += 1
+                BRIDGE_SEND_STALLS.inc()
+                log.error("bridge_kafka_send_stalled", waiting_s=round(waited, 1),
+                          records=records, hint="Kafka is not acknowledging writes (brokers "
+                          "down or under min.insync.replicas); the messages stay unacked "
+                          "in RabbitMQ until it does")
 
     async def _isolate(self, batch: list[aiormq.abc.DeliveredMessage], routes: list[Route],
                        errors: list[BaseException | None]) -> list[BaseException | None]:

@@ -186,3 +186,19 @@ async def test_stop_forwards_what_is_buffered_then_closes(
     assert running.channel.acked == [1, 2, 3] and running.channel.requeued == []
     assert running.channel.is_closed and running.kafka.producers[-1].stopped
     assert len(running.kafka.held()) == 3
+
+
+async def test_a_send_kafka_never_acknowledges_is_reported_and_nothing_acked(
+        bridges: Callable[..., Running]) -> None:
+    from infra.metrics import BRIDGE_SEND_STALLS
+
+    kafka = MemoryKafka(auto_ack=False)  # as the idempotent producer behaves with no quorum
+    before = BRIDGE_SEND_STALLS._value.get()
+    running = await bridges(kafka, batch_size=3, linger_s=30, stall_report_s=0.05).start()
+    await running.deliver(*(event(n) for n in range(3)))
+    await until(lambda: running.bridge.stall_reports >= 3, "three stall reports")
+    assert running.channel.frames == []  # still waiting: nothing acked, nothing requeued
+    assert BRIDGE_SEND_STALLS._value.get() - before >= 3
+    kafka.ack_all()
+    await until(lambda: len(running.channel.acked) == 3, "the ack once Kafka answers")
+    assert running.bridge.send_failures == 0 and running.bridge.forwarded == 3

@@ -52,9 +52,10 @@ class Envelope(TypedDict, total=False):
 
 
 def file_info(rel: str, *, root: str = ROOT, size: int = 1, mtime: float = 1.0,
-              content_hash: str = "aa", tags: Tags | None = None) -> FileInfo:
+              content_hash: str = "aa", format: str = "mp3",
+              tags: Tags | None = None) -> FileInfo:
     return FileInfo(path=f"{root}/{rel}", library_root=root, relative_path=rel, size=size,
-                    mtime=mtime, content_hash=content_hash, format="mp3",
+                    mtime=mtime, content_hash=content_hash, format=format,
                     tags=Tags() if tags is None else tags)
 
 

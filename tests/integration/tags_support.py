@@ -13,12 +13,14 @@ from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
 from projections.tags.writer import tags_spec
-from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload
+from schemas.analysis_events import AnalysisCompleted
 from schemas.envelope import file_id_for
 from schemas.namespace import Namespace
 from schemas.topics import analysis_topic
 from streams.ops.namespace import drop_namespace as drop_stores
 from streams.publishing.fileinfo import content_hash
+from tests import builders as build
+from tests.builders import file_info
 from tests.unit.schemas.samples import FEATURES
 
 CODECS = {"mp3": ["-c:a", "libmp3lame", "-b:a", "128k"], "flac": ["-c:a", "flac"],
@@ -52,13 +54,11 @@ def file_id(root: Path, path: Path) -> str:
 
 def completed(root: Path, path: Path, bpm: float = FEATURES.bpm,
               analysed_hash: str | None = None) -> AnalysisCompleted:
-    event: AnalysisCompleted = AnalysisCompleted.create(
-        file_id=file_id(root, path), correlation_id="c",
-        payload=AnalysisCompletedPayload(
-            analysis_id=f"a-{path.name}-{bpm}", path=str(path.resolve()),
-            content_hash=analysed_hash or content_hash(path),
-            features=msgspec.structs.replace(FEATURES, bpm=bpm), processing_ms=1.0))
-    return event
+    root = root.resolve()
+    info = file_info(path.resolve().relative_to(root).as_posix(), root=str(root),
+                     content_hash=analysed_hash or content_hash(path))
+    return build.completed(info, msgspec.structs.replace(FEATURES, bpm=bpm),
+                           analysis_id=f"a-{path.name}-{bpm}")
 
 
 async def create_topics(settings: Settings, prefix: str) -> None:

@@ -23,11 +23,11 @@ from projections.base import Positioned
 from projections.neo4j.writer import Neo4jWriter
 from projections.postgres.apply import PostgresProjector
 from projections.postgres.writer import PostgresWriter
-from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload
 from schemas.codec import AnyEvent
-from schemas.envelope import file_id_for
-from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo, Tags
+from schemas.file_events import Tags
 from streams.cli.main import app
+from tests import builders as build
+from tests.builders import file_info
 from tests.integration.projections.neo4j_support import feed
 from tests.unit.schemas.samples import FEATURES
 
@@ -48,12 +48,10 @@ def generated(n: int, seed: int = 7) -> list[AnyEvent]:
     for i in range(n):
         name = NAMES[i % len(NAMES)]
         rel = f"{name}/{i:03d} {name}.{('mp3', 'flac', 'wav')[i % 3]}"
-        fid = file_id_for(ROOT, rel)
-        info = FileInfo(path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel,
-                        size=1_000_000 + i, mtime=1.0, content_hash=f"{i:032x}",
-                        format=rel.rsplit(".", 1)[1],
-                        tags=Tags(artist=f"Artist & {i % 4}", title=f"{name} {i}",
-                                  album="Ålbum"))
+        info = file_info(rel, root=ROOT, size=1_000_000 + i, content_hash=f"{i:032x}",
+                         format=rel.rsplit(".", 1)[1],
+                         tags=Tags(artist=f"Artist & {i % 4}", title=f"{name} {i}",
+                                   album="Ålbum"))
         key, scale, camelot, open_key = KEYS[i % len(KEYS)]
         gridless = i % 7 == 0
         features = msgspec.structs.replace(
@@ -61,12 +59,7 @@ def generated(n: int, seed: int = 7) -> list[AnyEvent]:
             camelot=camelot, open_key=open_key, duration_s=180.0 + i,
             first_beat_s=None if gridless else round(rng.uniform(0, 0.5), 3),
             grid_confidence=0.0 if gridless else 0.9, downbeat_s=None, beats_per_bar=None)
-        events.append(FileDiscovered.create(file_id=fid, correlation_id="c",
-                                            payload=FileDiscoveredPayload(file=info)))
-        events.append(AnalysisCompleted.create(
-            file_id=fid, correlation_id="c", payload=AnalysisCompletedPayload(
-                analysis_id=f"an-{i}", path=info.path, content_hash=info.content_hash,
-                features=features, processing_ms=1.0)))
+        events += [build.discovered(info), build.completed(info, features, f"an-{i}")]
     return events
 
 

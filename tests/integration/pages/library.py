@@ -16,17 +16,10 @@ from typing import Any
 import msgspec
 
 from projections.postgres.queries import KeyFilter
-from schemas.analysis_events import (
-    AnalysisCompleted,
-    AnalysisCompletedPayload,
-    AnalysisFailed,
-    AnalysisFailedPayload,
-    AnalysisStarted,
-    AnalysisStartedPayload,
-)
 from schemas.codec import AnyEvent
-from schemas.envelope import file_id_for
-from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo, Tags
+from schemas.file_events import FileInfo, Tags
+from tests import builders as build
+from tests.builders import file_info
 from tests.unit.schemas.samples import FEATURES
 
 ROOT = "/music/pages"
@@ -56,22 +49,16 @@ def library_events(cid: str, n: int, completed: bool = True) -> list[AnyEvent]:
     return out
 
 
-def _info(cid: str, i: int) -> tuple[str, FileInfo]:
+def _info(cid: str, i: int) -> FileInfo:
     spec = track_spec(i)
-    rel = f"{cid}/{i:04d}.mp3"
     title = f"Incoming {i:03d}" if cid.endswith("-live") else spec["title"]
-    info = FileInfo(path=f"{ROOT}/{rel}", library_root=ROOT, relative_path=rel, size=1000 + i,
-                    mtime=1.0, content_hash=f"{i:032x}", format="mp3",
-                    tags=Tags(artist=spec["artist"], title=title, album="Pages"))
-    return file_id_for(ROOT, rel), info
+    return file_info(f"{cid}/{i:04d}.mp3", root=ROOT, size=1000 + i, content_hash=f"{i:032x}",
+                     tags=Tags(artist=spec["artist"], title=title, album="Pages"))
 
 
 def _events(cid: str, i: int, completed: bool) -> list[AnyEvent]:
-    fid, info = _info(cid, i)
-    env: dict[str, Any] = {"file_id": fid, "correlation_id": cid}
     t = T0 + timedelta(seconds=i)
-    out: list[AnyEvent] = [FileDiscovered.create(**env, occurred_at=t,
-                                                 payload=FileDiscoveredPayload(file=info))]
+    out: list[AnyEvent] = [build.discovered(_info(cid, i), correlation_id=cid, occurred_at=t)]
     if completed:
         out += outcome_events(cid, i, t)
     return out
@@ -79,28 +66,22 @@ def _events(cid: str, i: int, completed: bool) -> list[AnyEvent]:
 
 def outcome_events(cid: str, i: int, t: datetime | None = None) -> list[AnyEvent]:
     """AnalysisStarted then Completed (or Failed) for the i-th file."""
-    fid, info = _info(cid, i)
-    spec = track_spec(i)
+    info, spec = _info(cid, i), track_spec(i)
     t = t or T0 + timedelta(seconds=i)
-    env: dict[str, Any] = {"file_id": fid, "correlation_id": cid}
     ms = timedelta(milliseconds=1)
-    started = AnalysisStartedPayload(path=info.path, content_hash=info.content_hash, worker="w1")
-    out: list[AnyEvent] = [AnalysisStarted.create(**env, occurred_at=t + ms, payload=started)]
+    out: list[AnyEvent] = [build.started(info, worker="w1", correlation_id=cid,
+                                         occurred_at=t + ms)]
     if spec["failed"]:
-        failed = AnalysisFailedPayload(path=info.path, content_hash=info.content_hash,
-                                       reason="corrupt", message=f"bad frame <b>{i}</b>",
-                                       attempts=1)
-        out.append(AnalysisFailed.create(**env, occurred_at=t + 5 * ms, payload=failed))
+        out.append(build.failed(info, message=f"bad frame <b>{i}</b>", correlation_id=cid,
+                                occurred_at=t + 5 * ms))
         return out
     key, scale = KEYS[spec["camelot"]]
     features = msgspec.structs.replace(FEATURES, bpm=spec["bpm"],
                                        bpm_confidence=spec["confidence"], key=key, scale=scale,
                                        camelot=spec["camelot"], energy=(i % 10) / 10,
                                        loudness_lufs=-14.0 + (i % 8))
-    out.append(AnalysisCompleted.create(**env, occurred_at=t + 5 * ms,
-                                        payload=AnalysisCompletedPayload(
-        analysis_id=f"an-{cid}-{i}", path=info.path, content_hash=info.content_hash,
-        features=features, processing_ms=12.0)))
+    out.append(build.completed(info, features, analysis_id=f"an-{cid}-{i}", processing_ms=12.0,
+                               correlation_id=cid, occurred_at=t + 5 * ms))
     return out
 
 

@@ -12,7 +12,7 @@ from infra.kafka_admin import ensure_catalogue
 from infra.logging import get_logger
 from infra.metrics import ANALYSIS_QUEUE_DEPTH, ANALYSIS_STALLED_PARTITIONS
 from infra.settings import Settings
-from projections.redis.side_writes import record_lag
+from projections.redis.side_writes import LagRow, record_lag
 from schemas.namespace import Namespace
 from streams.agents.analysis import register_agents
 from streams.agents.cache import ResultCache
@@ -69,7 +69,7 @@ class AnalysisRole:
         log.info("analysis_role_started", analyzer_version=s.analyzer_version,
                  pool_workers=s.analysis_max_workers)
 
-    async def _record_lag(self, group: str, rows: list[tuple[str, int, int, int]]) -> None:
+    async def _record_lag(self, group: str, rows: list[LagRow]) -> None:
         """Queue depth per lane for Prometheus, and per partition for `tracktion progress`."""
         per_lane: dict[str, int] = {}
         for topic, _, end, position in rows:
@@ -80,7 +80,7 @@ class AnalysisRole:
         self._report_stalls(rows)
         await record_lag(self._redis, self._ns.redis_prefix, group, rows)
 
-    def _report_stalls(self, rows: list[tuple[str, int, int, int]]) -> None:
+    def _report_stalls(self, rows: list[LagRow]) -> None:
         verdict = self._stalls.observe(rows, time.monotonic())
         for stall in verdict.stalled:
             log.error("analysis_stalled", topic=stall.topic, partition=stall.partition,

@@ -30,7 +30,7 @@ from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisS
 from schemas.codec import AnyEvent
 from tests.fakes.memory_writer import LatestEventProjector, MemoryWriter
 from tests.integration.projections.neo4j_support import library_history
-from tests.integration.projections.redis_support import batch_events
+from tests.integration.projections.redis_support import batch_events, checkpoints_of
 from tests.integration.projections.redis_support import dump as redis_dump
 
 SERVICES = ("postgres", "neo4j", "redis")
@@ -163,14 +163,6 @@ def positioned(events: Sequence[AnyEvent]) -> list[Positioned]:
         key = (topic, zlib.crc32(event.file_id.encode()) % PARTITIONS)
         nxt[key] = nxt.get(key, -1) + 1
         out.append(Positioned(event, *key, nxt[key]))
-    return out
-
-
-def checkpoints_of(batch: Sequence[Positioned]) -> Checkpoints:
-    out: Checkpoints = {}
-    for p in batch:
-        key = (p.topic, p.partition)
-        out[key] = max(out.get(key, -1), p.offset)
     return out
 
 

@@ -1,22 +1,26 @@
-"""The two file-status vocabularies, defined once: a track's state in the library read models
-(PostgreSQL, Neo4j) and a file's state within one publish batch (the Redis progress tables),
-and how the two correspond.
+"""The file-status vocabulary, defined once: a file's status in the library read models
+(PostgreSQL `tracks.status`, Neo4j `Track.status`) and within one publish batch (the Redis
+progress tables) are the same words, `TrackStatus`.
 
-They stay two vocabularies on purpose. The batch words are also the names of the batch
-counters (`in_progress`, `succeeded`, `failed`, `removed` in the Redis batch hash, in
-`BatchProgress`, in the JSON of `tracktion progress --json` and `publish --wait`, and on the
-Progress page), a documented API that renaming would break; and they describe one batch's
-work (a deletion *removes* the file from that batch) where the library words describe the
-file. What is stored does not depend on either spelling: Redis keeps one-letter codes per
-file (projections/redis/apply.py `CODE`), PostgreSQL and Neo4j keep the library words.
+What is stored: PostgreSQL and Neo4j keep the words; Redis keeps one letter per file
+(projections/redis/apply.py `CODE`), so a file's state read from Redis is the same word as
+its library status. Before this vocabulary was one, the batch side said `in_progress`,
+`succeeded`, `removed`; `LEGACY_WORDS` maps those to today's words for readers of entries
+written before.
 
-    batch (Redis)   library (PostgreSQL, Neo4j)   set by
-    queued          queued                        FileDiscovered, FileModified, AnalysisRequested
-    in_progress     analysing                     AnalysisStarted
-    succeeded       analysed                      AnalysisCompleted
-    failed          failed                        AnalysisFailed
-    removed         deleted                       FileDeleted (and, in the library, FileMoved's
-                                                  old id)
+The batch counters are not statuses: they are the documented names of per-batch counts (the
+Redis batch hash fields, `BatchProgress`, the JSON of `tracktion progress --json` and
+`publish --wait`, the Progress page), and keep their names. `BATCH_COUNTER` says which counter
+counts the files in which status:
+
+    status      batch counter   set by
+    queued      queued          FileDiscovered, FileModified, AnalysisRequested
+    analysing   in_progress     AnalysisStarted
+    analysed    succeeded       AnalysisCompleted
+    failed      failed          AnalysisFailed
+    deleted     removed         FileDeleted (and, in the library, FileMoved's old id)
+
+(`total` and `files` are sums, not statuses: see docs/progress-redis.md.)
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from enum import StrEnum
 
 
 class TrackStatus(StrEnum):
-    """A track's status in PostgreSQL (`tracks.status`) and Neo4j (`Track.status`)."""
+    """A file's status: in PostgreSQL (`tracks.status`), Neo4j (`Track.status`) and, within
+    a publish batch, the Redis progress tables."""
 
     QUEUED = "queued"
     ANALYSING = "analysing"
@@ -34,20 +39,25 @@ class TrackStatus(StrEnum):
     DELETED = "deleted"
 
 
-class ProgressStatus(StrEnum):
-    """A file's status within a publish batch; also the batch counters' names."""
-
-    QUEUED = "queued"
-    IN_PROGRESS = "in_progress"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    REMOVED = "removed"
-
-
-TRACK_OF_PROGRESS: dict[ProgressStatus, TrackStatus] = {
-    ProgressStatus.QUEUED: TrackStatus.QUEUED,
-    ProgressStatus.IN_PROGRESS: TrackStatus.ANALYSING,
-    ProgressStatus.SUCCEEDED: TrackStatus.ANALYSED,
-    ProgressStatus.FAILED: TrackStatus.FAILED,
-    ProgressStatus.REMOVED: TrackStatus.DELETED,
+# The counter of each status in a batch's counts: documented names, never renamed.
+BATCH_COUNTER: dict[TrackStatus, str] = {
+    TrackStatus.QUEUED: "queued",
+    TrackStatus.ANALYSING: "in_progress",
+    TrackStatus.ANALYSED: "succeeded",
+    TrackStatus.FAILED: "failed",
+    TrackStatus.DELETED: "removed",
 }
+
+# The batch side's former words for a file's state; readers map them.
+LEGACY_WORDS: dict[str, TrackStatus] = {
+    "in_progress": TrackStatus.ANALYSING,
+    "succeeded": TrackStatus.ANALYSED,
+    "removed": TrackStatus.DELETED,
+}
+
+
+def parse_status(word: str) -> TrackStatus:
+    """A stored status word, today's or a former batch word, as a TrackStatus; ValueError
+    for anything else."""
+    legacy = LEGACY_WORDS.get(word)
+    return legacy if legacy is not None else TrackStatus(word)

@@ -45,6 +45,8 @@ class ProgressReads(Closing):
         return await read_batch(self.redis, self.prefix, cid)
 
     async def file_states(self, cid: str, limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` (file_id, status) pairs of batch `cid`; the statuses are
+        schemas/status.py TrackStatus words (entries in the former batch words read as today's)."""
         return await read_file_states(self.redis, self.prefix, cid, limit)
 
     async def lag(self, group: str | None = None) -> list[PartitionLag]:

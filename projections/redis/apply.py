@@ -5,15 +5,15 @@ The model: a publish batch is identified by the `correlation_id` its events carr
 batch every file has one status, the one of its *greatest* event under the key
 `(rank(status), stamp)`, the stamp being `(occurred_at, event_id)` (projections/base.py):
 
-    queued (1) < in_progress (2) < succeeded = failed (3) < removed (4)
+    queued (1) < analysing (2) < analysed = failed (3) < deleted (4)
 
 Why rank first and time second: within one batch a file only moves forward (requested, taken
 by an agent, finished). Events come from different hosts (publisher, agents) whose clocks may
 skew, and different topics are not ordered with respect to each other, so a late or skewed
-"started" must never override "succeeded"; the rank decides. Among terminal outcomes
-(succeeded/failed, e.g. a transient failure followed by a successful retry) the later event
+"started" must never override "analysed"; the rank decides. Among terminal outcomes
+(analysed/failed, e.g. a transient failure followed by a successful retry) the later event
 wins. A deletion within the batch removes the file from the batch's work whatever else
-happened, which makes "removed" absorbing regardless of arrival order.
+happened, which makes "deleted" absorbing regardless of arrival order.
 
 Because "the greatest key" is a max over a total order, the state of a file is a function of
 the *set* of events seen: duplicates, redelivery and reordering cannot change it. Batch times
@@ -29,19 +29,20 @@ from projections.base import Positioned, stamp
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.codec import AnyEvent
 from schemas.file_events import AnalysisRequested, FileDeleted, FileDiscovered, FileModified
-from schemas.status import ProgressStatus as Status
+from schemas.status import TrackStatus as Status
 
 RANK: dict[Status, int] = {
-    Status.QUEUED: 1, Status.IN_PROGRESS: 2, Status.SUCCEEDED: 3, Status.FAILED: 3,
-    Status.REMOVED: 4,
+    Status.QUEUED: 1, Status.ANALYSING: 2, Status.ANALYSED: 3, Status.FAILED: 3,
+    Status.DELETED: 4,
 }
 # One letter per status keeps the per-file hash values short (100k files per batch is normal).
-# Stored: never change a letter (the Lua script and every batch hash written so far use them).
+# Stored: never change a letter (the Lua script and every batch hash written so far use them);
+# p, s and r are the initials of the batch's former words (in_progress, succeeded, removed).
 CODE: dict[Status, str] = {
-    Status.QUEUED: "q", Status.IN_PROGRESS: "p", Status.SUCCEEDED: "s", Status.FAILED: "f",
-    Status.REMOVED: "r",
+    Status.QUEUED: "q", Status.ANALYSING: "p", Status.ANALYSED: "s", Status.FAILED: "f",
+    Status.DELETED: "r",
 }
-TERMINAL: frozenset[Status] = frozenset({Status.SUCCEEDED, Status.FAILED, Status.REMOVED})
+TERMINAL: frozenset[Status] = frozenset({Status.ANALYSED, Status.FAILED, Status.DELETED})
 
 
 def status_of(event: AnyEvent) -> Status | None:
@@ -53,13 +54,13 @@ def status_of(event: AnyEvent) -> Status | None:
     if isinstance(event, FileDiscovered | FileModified | AnalysisRequested):
         return Status.QUEUED
     if isinstance(event, AnalysisStarted):
-        return Status.IN_PROGRESS
+        return Status.ANALYSING
     if isinstance(event, AnalysisCompleted):
-        return Status.SUCCEEDED
+        return Status.ANALYSED
     if isinstance(event, AnalysisFailed):
         return Status.FAILED
     if isinstance(event, FileDeleted):
-        return Status.REMOVED
+        return Status.DELETED
     return None
 
 

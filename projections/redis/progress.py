@@ -20,7 +20,7 @@ from redis.asyncio.client import PubSub
 from projections.base import from_micros
 from projections.redis import keys
 from projections.redis.apply import CODE
-from schemas.status import ProgressStatus as Status
+from schemas.status import BATCH_COUNTER, parse_status
 
 
 def _time(us: str | None) -> datetime | None:
@@ -63,11 +63,12 @@ def progress_from_fields(cid: str, fields: Mapping[str, str],
     """Pure: the batch hash (and the publisher's expected total) to a BatchProgress."""
     if not fields and expected is None:
         return None
-    count = {k: int(fields.get(k, 0)) for k in ("files", *Status)}
+    # The hash's counters are named as BatchProgress' fields (schemas/status.py BATCH_COUNTER).
+    count = {k: int(fields.get(k, 0)) for k in ("files", *BATCH_COUNTER.values())}
     unseen = max(0, (expected or 0) - count["files"])
-    queued = count[Status.QUEUED] + unseen
-    finished = count[Status.SUCCEEDED] + count[Status.FAILED]
-    in_progress = count[Status.IN_PROGRESS]
+    queued = count["queued"] + unseen
+    finished = count["succeeded"] + count["failed"]
+    in_progress = count["in_progress"]
     total = queued + in_progress + finished
     done = count["files"] > 0 and queued == 0 and in_progress == 0
     first, done_at = fields.get("first_at"), fields.get("done_at")
@@ -79,8 +80,7 @@ def progress_from_fields(cid: str, fields: Mapping[str, str],
     eta = 0.0 if done else (remaining / throughput if throughput else None)
     return BatchProgress(
         correlation_id=cid, total=total, queued=queued, in_progress=in_progress,
-        succeeded=count[Status.SUCCEEDED], failed=count[Status.FAILED],
-        removed=count[Status.REMOVED],
+        succeeded=count["succeeded"], failed=count["failed"], removed=count["removed"],
         expected=expected, started_at=_time(first),
         finished_at=_time(done_at) if done else None, last_event_at=_time(fields.get("last_at")),
         throughput_per_s=throughput, eta_s=eta, done=done)
@@ -201,14 +201,30 @@ async def read_lag(redis: Redis, prefix: str, group: str | None = None) -> list[
 _STATUS_OF_CODE = {code: status for status, code in CODE.items()}
 
 
+def state_of_entry(value: str) -> str:
+    """Pure: a file's state word (schemas/status.py TrackStatus) from its `files:` hash value.
+
+    The value starts with the status letter the script stores; an entry starting with a
+    word instead, today's or a former batch word (`in_progress`, `succeeded`, `removed`),
+    reads as today's word. Anything else is shown as it is rather than hidden.
+    """
+    head = value.split(" ", 1)[0]
+    status = _STATUS_OF_CODE.get(head)
+    if status is not None:
+        return status
+    try:
+        return parse_status(head)
+    except ValueError:
+        return head
+
+
 async def read_file_states(redis: Redis, prefix: str, cid: str,
                            limit: int = 200) -> list[tuple[str, str]]:
     """Up to `limit` (file_id, status) pairs of one batch, in Redis' scan order (a batch may
-    hold 100,000 files: this never reads the whole hash)."""
+    hold 100,000 files: this never reads the whole hash); statuses are TrackStatus words."""
     out: list[tuple[str, str]] = []
     async for fid, value in redis.hscan_iter(keys.batch_files(prefix, cid), count=limit):
-        code = keys.text(value).split(" ", 1)[0]
-        out.append((keys.text(fid), _STATUS_OF_CODE.get(code, code)))
+        out.append((keys.text(fid), state_of_entry(keys.text(value))))
         if len(out) >= limit:
             break
     return sorted(out)

@@ -15,6 +15,7 @@ script up front when over maxmemory instead of failing half-way through its writ
 from __future__ import annotations
 
 from projections.redis.apply import CODE, RANK
+from schemas.status import BATCH_COUNTER
 
 
 def _lua_table(values: dict[str, object]) -> str:
@@ -22,10 +23,10 @@ def _lua_table(values: dict[str, object]) -> str:
 
 
 # The status tables come from apply.py (its RANK is the reference the script implements; its
-# CODE the stored letters); each batch counter is named after its status.
+# CODE the stored letters); NAME is the batch counter of each status (schemas/status.py).
 _RANK = _lua_table({CODE[s]: rank for s, rank in RANK.items()})
-_NAME = _lua_table({CODE[s]: f"'{s}'" for s in CODE})
-_ZEROS = ", ".join(f"'{s}', 0" for s in CODE)
+_NAME = _lua_table({CODE[s]: f"'{BATCH_COUNTER[s]}'" for s in CODE})
+_ZEROS = ", ".join(f"'{BATCH_COUNTER[s]}', 0" for s in CODE)
 
 _TEMPLATE = r"""#!lua
 local P = ARGV[1]

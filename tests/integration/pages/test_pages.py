@@ -337,7 +337,7 @@ async def test_progress_page_reaches_100_percent_live(site: Site, browser: webdr
     assert late <= 1.0, f"the page showed 100 % {late:.2f} s after Redis"
     states = {td.text for td in browser.find_elements(
         By.CSS_SELECTOR, "table.files tbody td:nth-child(2)")}
-    assert states <= {"succeeded", "failed"} and "succeeded" in states
+    assert states <= {"analysed", "failed"} and "analysed" in states
     shot(browser, "progress")
 
 

@@ -15,6 +15,7 @@ from projections.redis.apply import RedisProgressProjector, claims, reduce_claim
 from projections.redis.keys import glob_escape
 from projections.redis.writer import RedisProgressWriter
 from schemas.codec import AnyEvent
+from schemas.status import BATCH_COUNTER
 from tests import builders as build
 from tests.builders import file_info
 from tests.unit.schemas.samples import FEATURES
@@ -89,10 +90,11 @@ async def feed(writer: RedisProgressWriter, items: Sequence[Positioned],
 
 
 def expected_counts(events: Sequence[AnyEvent]) -> dict[str, Counter[str]]:
-    """Reference model: status counts per batch from the pure merge of all events."""
+    """Reference model: the batch counters (files per status, by counter name) per batch from
+    the pure merge of all events."""
     out: dict[str, Counter[str]] = {}
     for row in reduce_claims(claims(events)).files:
-        out.setdefault(row.correlation_id, Counter())[row.status] += 1
+        out.setdefault(row.correlation_id, Counter())[BATCH_COUNTER[row.status]] += 1
     return out
 
 

@@ -31,8 +31,8 @@ def test_status_of_every_event_type() -> None:
     got = {e.event_type: status_of(e) for e in all_samples()}  # type: ignore[arg-type]
     assert got == {
         "FileDiscovered": "queued", "FileModified": "queued", "AnalysisRequested": "queued",
-        "FileMoved": None, "AnalysisStarted": "in_progress", "AnalysisCompleted": "succeeded",
-        "AnalysisFailed": "failed", "FileDeleted": "removed",
+        "FileMoved": None, "AnalysisStarted": "analysing", "AnalysisCompleted": "analysed",
+        "AnalysisFailed": "failed", "FileDeleted": "deleted",
     }
 
 
@@ -42,48 +42,48 @@ def test_micros_is_exact() -> None:
     assert micros(at) < 2**53  # exact as a Lua double
 
 
-def test_late_started_never_overrides_succeeded() -> None:
-    done = claim("succeeded", T0, "e2")
-    started_later_clock = claim("in_progress", T0 + 5_000_000, "e3")  # skewed agent clock
+def test_late_started_never_overrides_analysed() -> None:
+    done = claim("analysed", T0, "e2")
+    started_later_clock = claim("analysing", T0 + 5_000_000, "e3")  # skewed agent clock
     assert merge(done, started_later_clock) == done
     assert merge(started_later_clock, done) == done
 
 
 def test_queued_after_started_does_not_reopen() -> None:
-    started = claim("in_progress", T0, "e2")
+    started = claim("analysing", T0, "e2")
     rediscovered = claim("queued", T0 + 1, "e9")
     assert merge(started, rediscovered) == started
 
 
 def test_terminal_outcomes_latest_wins() -> None:
     failed = claim("failed", T0, "e2")
-    retried_ok = claim("succeeded", T0 + 1, "e3")
+    retried_ok = claim("analysed", T0 + 1, "e3")
     assert merge(failed, retried_ok) == retried_ok
     assert merge(retried_ok, failed) == retried_ok
     later_failure = claim("failed", T0 + 2, "e4")
     assert merge(retried_ok, later_failure) == later_failure
 
 
-def test_removed_is_absorbing() -> None:
-    removed = claim("removed", T0, "e1")
-    for other in ("queued", "in_progress", "succeeded", "failed"):
-        assert merge(removed, claim(other, T0 + 10, "e5")) == removed  # type: ignore[arg-type]
+def test_deleted_is_absorbing() -> None:
+    deleted = claim("deleted", T0, "e1")
+    for other in ("queued", "analysing", "analysed", "failed"):
+        assert merge(deleted, claim(other, T0 + 10, "e5")) == deleted  # type: ignore[arg-type]
 
 
 def test_equal_times_break_ties_on_event_id_bytes() -> None:
-    a, b = claim("succeeded", T0, "A"), claim("failed", T0, "a")
+    a, b = claim("analysed", T0, "A"), claim("failed", T0, "a")
     assert merge(a, b) == b and merge(b, a) == b  # b"a" > b"A"
-    short, long = claim("failed", T0, "ab"), claim("succeeded", T0, "abc")
+    short, long = claim("failed", T0, "ab"), claim("analysed", T0, "abc")
     assert merge(short, long) == long
 
 
 def test_same_event_is_idempotent() -> None:
-    c = claim("succeeded")
+    c = claim("analysed")
     assert merge(c, c) == c
 
 
 def _random_claims(rng: random.Random, n: int) -> list[FileStatus]:
-    statuses: list[Status] = ["queued", "in_progress", "succeeded", "failed", "removed"]
+    statuses: list[Status] = ["queued", "analysing", "analysed", "failed", "deleted"]
     return [claim(rng.choice(statuses), T0 + rng.randrange(5), f"e{i}",
                   fid=f"f{rng.randrange(7)}", cid=f"c{rng.randrange(2)}") for i in range(n)]
 
@@ -105,8 +105,8 @@ def test_reduce_is_order_and_duplicate_independent(seed: int) -> None:
 
 
 def test_batch_times_are_min_max_and_latest_terminal() -> None:
-    items = [claim("queued", T0 + 3, "e1"), claim("in_progress", T0 + 1, "e2", fid="f2"),
-             claim("succeeded", T0 + 7, "e3"), claim("failed", T0 + 5, "e4", fid="f2"),
+    items = [claim("queued", T0 + 3, "e1"), claim("analysing", T0 + 1, "e2", fid="f2"),
+             claim("analysed", T0 + 7, "e3"), claim("failed", T0 + 5, "e4", fid="f2"),
              claim("queued", T0 + 9, "e5", fid="f3")]
     assert reduce_claims(items).batches == (BatchTimes("c1", T0 + 1, T0 + 9, T0 + 7),)
     assert reduce_claims(items[:2]).batches[0].done_at_us is None
@@ -117,10 +117,10 @@ def test_projector_apply_ignores_moves_and_keeps_one_row_per_file() -> None:
     batch = [Positioned(e, "topic", 0, n) for n, e in enumerate(events)]  # type: ignore[arg-type]
     intents = RedisProgressProjector().apply(batch)
     assert RedisProgressProjector.name == "redis"
-    # All samples share one file and batch; FileDeleted (removed) dominates.
+    # All samples share one file and batch; FileDeleted dominates.
     assert len(intents.files) == 1
     row = intents.files[0]
-    assert (row.correlation_id, row.file_id, row.status) == ("corr-1", FID, "removed")
+    assert (row.correlation_id, row.file_id, row.status) == ("corr-1", FID, "deleted")
     assert intents.batches[0].first_at_us == T0
 
 

@@ -1,8 +1,9 @@
-"""Pure tests of the progress read model: counts, expected totals, throughput and ETA."""
+"""Pure tests of the progress read model: counts, expected totals, throughput and ETA, and a
+file's state read from its entry."""
 
 from __future__ import annotations
 
-from projections.redis.progress import progress_from_fields
+from projections.redis.progress import progress_from_fields, state_of_entry
 
 T0 = 1_795_521_600_000_000
 
@@ -44,3 +45,16 @@ def test_expected_total_counts_unseen_files_as_queued() -> None:
     assert only_expected is not None
     assert (only_expected.total, only_expected.queued, only_expected.done) == (3, 3, False)
     assert only_expected.throughput_per_s is None and only_expected.eta_s is None
+
+
+def test_file_state_is_the_status_word_of_the_stored_letter() -> None:
+    got = [state_of_entry(f"{code} {T0} e1") for code in "qpsfr"]
+    assert got == ["queued", "analysing", "analysed", "failed", "deleted"]
+
+
+def test_file_state_of_an_entry_in_the_former_words_reads_as_todays() -> None:
+    # Entries written before the one vocabulary said in_progress/succeeded/removed.
+    assert [state_of_entry(f"{w} {T0} e1") for w in ("in_progress", "succeeded", "removed")] \
+        == ["analysing", "analysed", "deleted"]
+    assert state_of_entry(f"analysed {T0} e1") == "analysed"
+    assert state_of_entry("x 1 e1") == "x"  # unknown: shown as stored, not hidden

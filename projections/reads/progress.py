@@ -6,6 +6,8 @@ One client for the reader's lifetime, like TrackReads and GraphReads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
@@ -19,6 +21,7 @@ from projections.redis.progress import (
     read_batch,
     read_file_states,
     read_lag,
+    wait_for_batch,
 )
 from projections.redis.writer import connect
 
@@ -43,6 +46,12 @@ class ProgressReads(Closing):
         """One batch's progress; None while nothing is known of it (not an error: a batch
         just published has no row until its first event is projected)."""
         return await read_batch(self.redis, self.prefix, cid)
+
+    async def wait(self, cid: str, timeout: float | None = None,
+                   on_update: Callable[[BatchProgress], object] | None = None) -> BatchProgress:
+        """Batch `cid`'s progress once it is done, calling `on_update` on every change;
+        TimeoutError after `timeout` s (projections/redis/progress.py wait_for_batch)."""
+        return await wait_for_batch(self.redis, self.prefix, cid, timeout, on_update)
 
     async def file_states(self, cid: str, limit: int) -> list[tuple[str, str]]:
         """Up to `limit` (file_id, status) pairs of batch `cid`; the statuses are

@@ -1,8 +1,9 @@
 """A file's or a batch's traces from Jaeger's query API, as span trees.
 
-Finding and arranging the spans is infra/jaeger_query.py's (shared with `tracktion trace`);
-this reader picks the search from the caller's parameters and turns Jaeger's answers into
-the read layer's errors. urllib blocks, so every call runs in a thread.
+Finding and arranging the spans is infra/jaeger_query.py's; `tracktion trace` and the Trace
+page both read through this reader. It picks the search from the caller's parameters and
+turns Jaeger's answers into the read layer's errors. urllib blocks, so every call runs in a
+thread.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from infra.settings import get_settings
-from projections.redis.progress import BatchProgress, list_batches, read_batch, wait_for_batch
-from projections.redis.writer import connect
+from infra.settings import Settings, get_settings
+from projections.reads import ProgressReads
+from projections.redis.progress import BatchProgress
 from streams.cli.root import namespace_of
 
 console = Console(stderr=True)
@@ -60,11 +60,11 @@ def render_list(batches: list[BatchProgress]) -> Table:
     return table
 
 
-async def _show(url: str, prefix: str, cid: str | None, limit: int, json_out: bool) -> int:
-    redis = connect(url)
-    try:
+async def _show(settings: Settings, prefix: str, cid: str | None, limit: int,
+                json_out: bool) -> int:
+    async with ProgressReads.open(settings, prefix) as reads:
         if cid is None:
-            batches = await list_batches(redis, prefix, limit)
+            batches = await reads.batches(limit)
             if json_out:
                 typer.echo(json.dumps([b.to_json() for b in batches]))
             elif not batches:
@@ -72,9 +72,7 @@ async def _show(url: str, prefix: str, cid: str | None, limit: int, json_out: bo
             else:
                 out.print(render_list(batches))
             return 0
-        found = await read_batch(redis, prefix, cid)
-    finally:
-        await redis.aclose()
+        found = await reads.batch(cid)
     if found is None:
         console.print(f"[red]no batch[/red] {cid} (not published, or not projected yet)")
         return 2
@@ -85,16 +83,14 @@ async def _show(url: str, prefix: str, cid: str | None, limit: int, json_out: bo
     return 0
 
 
-async def _follow(url: str, prefix: str, cid: str, timeout: float | None,
+async def _follow(settings: Settings, prefix: str, cid: str, timeout: float | None,
                   on_update: Callable[[BatchProgress], object]) -> BatchProgress:
-    redis = connect(url)
-    try:
-        return await wait_for_batch(redis, prefix, cid, timeout, on_update)
-    finally:
-        await redis.aclose()
+    async with ProgressReads.open(settings, prefix) as reads:
+        return await reads.wait(cid, timeout, on_update)
 
 
-def _follow_cli(url: str, prefix: str, cid: str, timeout: float | None, json_out: bool) -> int:
+def _follow_cli(settings: Settings, prefix: str, cid: str, timeout: float | None,
+                json_out: bool) -> int:
     """Follow to completion: 0 if all succeeded, 1 if any failed, 3 on timeout."""
     try:
         if json_out:
@@ -102,12 +98,12 @@ def _follow_cli(url: str, prefix: str, cid: str, timeout: float | None, json_out
             def emit(p: BatchProgress) -> None:
                 typer.echo(json.dumps(p.to_json()))
 
-            final = asyncio.run(_follow(url, prefix, cid, timeout, emit))
+            final = asyncio.run(_follow(settings, prefix, cid, timeout, emit))
         else:
             with Live(f"waiting for batch {cid}...", console=out,
                       refresh_per_second=4) as live:
                 final = asyncio.run(_follow(
-                    url, prefix, cid, timeout, lambda p: live.update(render_batch(p))))
+                    settings, prefix, cid, timeout, lambda p: live.update(render_batch(p))))
     except TimeoutError as exc:
         console.print(f"[red]timeout:[/red] {exc}")
         return 3
@@ -133,14 +129,14 @@ def progress(
         help="Deprecated: the Redis key prefix instead of the namespace's.")] = None,
 ) -> None:
     """Show analysis progress of publish batches (from the Redis progress projection)."""
-    url = get_settings().redis_url
+    settings = get_settings()
     if key_prefix is None:
         key_prefix = namespace_of(ctx).redis_prefix
     if follow and correlation_id is None:
         raise typer.BadParameter("--follow needs a CORRELATION_ID")
     if follow and correlation_id is not None:
-        code = _follow_cli(url, key_prefix, correlation_id, timeout, json_out)
+        code = _follow_cli(settings, key_prefix, correlation_id, timeout, json_out)
     else:
-        code = asyncio.run(_show(url, key_prefix, correlation_id, limit, json_out))
+        code = asyncio.run(_show(settings, key_prefix, correlation_id, limit, json_out))
     if code:
         raise typer.Exit(code)

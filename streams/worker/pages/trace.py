@@ -1,5 +1,5 @@
 """The Trace page: a file's or a batch's traces from Jaeger's query API as a waterfall, found
-and arranged by the same code as `tracktion trace` (infra/jaeger_query.py)."""
+and arranged by the same reader as `tracktion trace` (projections/reads/traces.py)."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from infra.settings import get_settings
 from schemas.codec import encode
 from schemas.envelope import PRIORITIES, file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
+from schemas.namespace import Namespace
 from schemas.topics import catalogue
 from streams.bridge.bridge import Bridge
 from streams.publishing.sinks import RabbitSink, event_headers
@@ -65,7 +66,7 @@ async def raw_producer(bootstrap: str, topic: str, events: list[FileDiscovered])
 
 
 async def fill_queue(url: str, prefix: str, events: list[FileDiscovered]) -> float:
-    sink = RabbitSink(url, prefix)
+    sink = RabbitSink(url, Namespace(prefix))
     await sink.start()
     started = time.perf_counter()
     for event in events:
@@ -77,7 +78,7 @@ async def fill_queue(url: str, prefix: str, events: list[FileDiscovered]) -> flo
 
 
 async def drain_with_bridge(url: str, bootstrap: str, prefix: str, n: int) -> float:
-    bridge = Bridge(url, bootstrap, prefix)
+    bridge = Bridge(url, bootstrap, Namespace(prefix))
     await bridge.start()
     runner = asyncio.create_task(bridge.run())
     started = time.perf_counter()
@@ -143,7 +144,7 @@ async def main(n: int) -> None:
     bootstrap = settings.kafka_bootstrap_servers
     from schemas.topics import TopicSpec
 
-    await ensure_topics(bootstrap, settings.kafka_partitions, prefix)
+    await ensure_topics(bootstrap, settings.kafka_partitions, Namespace(prefix))
     await ensure_topics(bootstrap, settings.kafka_partitions,
                         specs=[TopicSpec(f"{prefix}.raw", "raw producer baseline")])
     events = make_events(n)

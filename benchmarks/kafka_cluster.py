@@ -43,6 +43,7 @@ from infra.kafka_admin import ensure_topics
 from infra.settings import get_settings
 from infra.stack import manager, scratch_cluster
 from infra.stack.kafka import cluster_bootstrap
+from schemas.namespace import Namespace
 from schemas.topics import TopicSpec
 
 RATE_PER_S = 500
@@ -92,7 +93,7 @@ async def produce_latency(bootstrap: str, rf: int, n: int) -> dict[str, float]:
 async def bridge_rate(target: Target, n: int) -> float:
     s = get_settings()
     prefix = new_prefix("kb")
-    await ensure_topics(target.bootstrap, PARTITIONS, prefix,
+    await ensure_topics(target.bootstrap, PARTITIONS, Namespace(prefix),
                         replication_factor=target.replication_factor)
     try:
         await fill_queue(s.rabbitmq_url, prefix, make_events(n))
@@ -110,7 +111,7 @@ async def end_to_end(target: Target, files: list[Any]) -> dict[str, Any]:
 
     s = get_settings()
     prefix = new_prefix("ke")
-    await ensure_topics(target.bootstrap, PARTITIONS, prefix,
+    await ensure_topics(target.bootstrap, PARTITIONS, Namespace(prefix),
                         replication_factor=target.replication_factor)
     procs = [bench_worker(role, prefix, target.worker_env(), name=f"{role}-{target.name}")
              for role in ("bridge", "analysis", "projections")]
@@ -123,7 +124,7 @@ async def end_to_end(target: Target, files: list[Any]) -> dict[str, Any]:
         cid = new_id()
         await record_expected_total(redis, f"{prefix}:", cid, len(files))
         started = time.monotonic()
-        result = await publish_paths([files[0].parent], s, via="rabbitmq", prefix=prefix,
+        result = await publish_paths([files[0].parent], s, via="rabbitmq", ns=Namespace(prefix),
                                      correlation_id=cid)
         done = await wait_for_batch(redis, f"{prefix}:", cid, timeout=1800)
         wall = time.monotonic() - started

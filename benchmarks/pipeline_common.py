@@ -107,13 +107,14 @@ def request_event(infos: list[Any], i: int, tag: str, cid: str,
 
 def open_sink(bootstrap: str, prefix: str, via: str) -> Any:
     """A publishing sink straight to the Kafka lanes, or through RabbitMQ and the bridge."""
+    from schemas.namespace import Namespace
     from streams.publishing.sinks import KafkaSink, RabbitSink
 
     if via == "kafka":
-        return KafkaSink(bootstrap, prefix)
+        return KafkaSink(bootstrap, Namespace(prefix))
     from infra.settings import get_settings
 
-    return RabbitSink(get_settings().rabbitmq_url, prefix)
+    return RabbitSink(get_settings().rabbitmq_url, Namespace(prefix))
 
 
 async def publish_requests(bootstrap: str, prefix: str, files: list[Path], n: int,

@@ -91,6 +91,7 @@ async def _publish_and_wait(window: _Window, files: list[Path], prefix: str,
     from projections.redis.side_writes import record_expected_total
     from projections.redis.writer import connect
     from schemas.envelope import new_id
+    from schemas.namespace import Namespace
     from streams.publishing.publisher import publish_paths
 
     s = get_settings()
@@ -102,7 +103,7 @@ async def _publish_and_wait(window: _Window, files: list[Path], prefix: str,
         cid = new_id()
         await record_expected_total(redis, f"{prefix}:", cid, len(files))
         window.t0 = time.monotonic()
-        result = await publish_paths([files[0].parent], s, via="rabbitmq", prefix=prefix,
+        result = await publish_paths([files[0].parent], s, via="rabbitmq", ns=Namespace(prefix),
                                      correlation_id=cid)
         window.published, window.t_published = result.published, time.monotonic()
         window.progress = await wait_for_batch(redis, f"{prefix}:", cid, timeout=1800)
@@ -124,13 +125,14 @@ async def run_pipeline(files: list[Path], workers: int, partitions: int,
                        tracing: bool) -> dict[str, Any]:
     from infra.kafka_admin import ensure_topics
     from infra.settings import get_settings
+    from schemas.namespace import Namespace
 
     s = get_settings()
     prefix = new_prefix("e2e")
     env = {"ANALYSIS_MAX_WORKERS": str(workers), "KAFKA_PARTITIONS": str(partitions)}
     if not tracing:
         env["TRACKTION_TRACING"] = "off"
-    await ensure_topics(s.kafka_bootstrap_servers, partitions, prefix)
+    await ensure_topics(s.kafka_bootstrap_servers, partitions, Namespace(prefix))
     procs = [bench_worker(role, prefix, env) for role in ("bridge", "analysis", "projections")]
     try:
         for proc in procs:

@@ -92,10 +92,12 @@ class Pipeline:
     async def start(self) -> None:
         from infra.kafka_admin import ensure_topics
         from infra.settings import get_settings
+        from schemas.namespace import Namespace
         from schemas.topics import analysis_topic
 
         s = get_settings()
-        await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, self.prefix)
+        await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions,
+                            Namespace(self.prefix))
         self.procs = [bench_worker(role, self.prefix) for role in ROLES]
         for proc in self.procs:
             proc.start()

@@ -84,13 +84,14 @@ async def run(files: int, duration_s: float) -> dict[str, Any]:
     from infra.kafka_admin import ensure_topics
     from infra.settings import get_settings
     from schemas.envelope import PRIORITIES
+    from schemas.namespace import Namespace
     from schemas.topics import analysis_topic, lane_topic
     from streams.publishing.sinks import event_headers
 
     s = get_settings()
     prefix = new_prefix("mem")
     pipe = Pipeline(prefix)
-    await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, prefix)
+    await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, Namespace(prefix))
     events = make_events(files, seed=7, prefix="memory")
     produce_s = await produce(s, events, lane_topic("normal", prefix), analysis_topic(prefix))
     await mark_consumed(s.kafka_bootstrap_servers, f"{prefix}-analysis",

@@ -72,12 +72,13 @@ def rss_summary(monitor: TreeMonitor, role: str) -> dict[str, Any]:
 async def memory_backlog(events: int, duration_s: float, partitions: int) -> dict[str, Any]:
     from infra.kafka_admin import ensure_topics
     from infra.settings import get_settings
+    from schemas.namespace import Namespace
     from schemas.topics import analysis_topic
 
     s = get_settings()
     clips = short_clips()
     prefix = new_prefix("mem")
-    await ensure_topics(s.kafka_bootstrap_servers, partitions, prefix)
+    await ensure_topics(s.kafka_bootstrap_servers, partitions, Namespace(prefix))
     t_pub = time.monotonic()
     await publish_requests(s.kafka_bootstrap_servers, prefix, clips, events, tag="mem")
     publish_s = time.monotonic() - t_pub
@@ -160,11 +161,12 @@ async def priority_latency(backlog: int, probes: int, partitions: int, files: li
     from infra.kafka_admin import ensure_topics
     from infra.settings import get_settings
     from schemas.envelope import file_id_for
+    from schemas.namespace import Namespace
     from schemas.topics import analysis_topic
 
     s = get_settings()
     prefix = new_prefix("prio")
-    await ensure_topics(s.kafka_bootstrap_servers, partitions, prefix)
+    await ensure_topics(s.kafka_bootstrap_servers, partitions, Namespace(prefix))
     await publish_requests(s.kafka_bootstrap_servers, prefix, files, backlog, tag="backlog")
     env = {"KAFKA_PARTITIONS": str(partitions)}
     overrides = VARIANTS[variant]

@@ -63,11 +63,12 @@ async def group_members(bootstrap: str, group: str) -> tuple[str, int]:
 async def run_layout(name: str, files: list[Path], partitions: int) -> dict[str, Any]:
     from infra.kafka_admin import ensure_topics
     from infra.settings import get_settings
+    from schemas.namespace import Namespace
     from schemas.topics import analysis_topic
 
     s = get_settings()
     prefix = new_prefix("sc")
-    await ensure_topics(s.kafka_bootstrap_servers, partitions, prefix)
+    await ensure_topics(s.kafka_bootstrap_servers, partitions, Namespace(prefix))
     procs = [bench_worker("analysis", prefix, {"ANALYSIS_MAX_WORKERS": str(k),
                                                "KAFKA_PARTITIONS": str(partitions)},
                           name=f"analysis{i}") for i, k in enumerate(LAYOUTS[name])]

@@ -103,8 +103,8 @@ def cpu_s() -> float:
 async def run(n: int) -> dict[str, Any]:
     settings = get_settings()
     prefix = f"bt{uuid.uuid4().hex[:8]}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix)
     ns = Namespace(prefix)
+    await ensure_topics(settings.kafka_bootstrap_servers, 3, ns)
     topic = ns.analysis_topic
     spec = tags_spec(settings.redis_url, ns.redis_prefix)
     runner = ProjectionRunner(spec, settings, [topic], group_id=ns.projection_group("tags"),

@@ -74,11 +74,12 @@ def topic_requests(specs: list[TopicSpec], existing: set[str], default_partition
             for s in specs if s.name not in existing]
 
 
-async def ensure_topics(bootstrap: str, default_partitions: int, prefix: str | None = None,
+async def ensure_topics(bootstrap: str, default_partitions: int, ns: Namespace = LIVE,
                         specs: list[TopicSpec] | None = None,
                         replication_factor: int = 1) -> list[str]:
-    """Create missing topics of the catalogue; returns the names created (existing are kept)."""
-    wanted = specs or (catalogue(prefix) if prefix else catalogue())
+    """Create missing topics of `ns`'s catalogue, or `specs` instead (ad-hoc topics);
+    returns the names created (existing are kept)."""
+    wanted = specs or catalogue(ns.prefix)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -104,7 +105,7 @@ async def ensure_catalogue(settings: Settings, ns: Namespace,
                            partitions: int | None = None) -> list[str]:
     """`ensure_topics` for `ns` with the configured partition count and replication factor."""
     return await ensure_topics(settings.kafka_bootstrap_servers,
-                               partitions or settings.kafka_partitions, ns.prefix,
+                               partitions or settings.kafka_partitions, ns,
                                replication_factor=settings.kafka_replication_factor)
 
 

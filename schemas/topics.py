@@ -29,8 +29,8 @@ class TopicSpec:
 EVENT_STORE = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
-# The names come from Namespace; these take a bare prefix for the callers that hold one
-# (the bridge's routing, the sinks, the handler).
+# The names come from Namespace; these take a bare prefix for the tests and benchmarks that
+# hold one (the bridge, sinks, handler and agents take a Namespace).
 def lane_topic(priority: Priority, prefix: str = PREFIX) -> str:
     return Namespace(prefix).lane_topic(priority)
 

@@ -12,15 +12,15 @@ from typing import Any
 import faust
 
 from schemas.envelope import PRIORITIES
-from schemas.topics import lane_topic
+from schemas.namespace import Namespace
 from streams.agents.handler import AnalysisHandler
 
 
-def register_agents(app: faust.App, handler: AnalysisHandler, prefix: str,
+def register_agents(app: faust.App, handler: AnalysisHandler, ns: Namespace,
                     concurrency: int) -> list[Any]:
     agents = []
     for lane in PRIORITIES:
-        topic = app.topic(lane_topic(lane, prefix), key_serializer="raw", value_serializer="raw")
+        topic = app.topic(ns.lane_topic(lane), key_serializer="raw", value_serializer="raw")
 
         async def analyse_files(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
             async for event in stream.events():

@@ -38,7 +38,7 @@ from schemas.analysis_events import (
 from schemas.codec import decode, encode
 from schemas.envelope import Event, SchemaError
 from schemas.file_events import AnalysisRequested, FileDiscovered, FileInfo, FileModified
-from schemas.topics import analysis_topic, deadletter_topic
+from schemas.namespace import Namespace
 from streams.agents.cache import ResultCache
 from streams.agents.features import features_from
 from streams.pool.pool import AnalysisPool, PoolTaskError
@@ -85,12 +85,12 @@ def _needs_analysis(event: Event) -> FileInfo | None:
 
 
 class AnalysisHandler:
-    def __init__(self, pool: AnalysisPool, cache: ResultCache, emit: Emit, prefix: str,
+    def __init__(self, pool: AnalysisPool, cache: ResultCache, emit: Emit, ns: Namespace,
                  analyzer_version: int, retry: RetryPolicy | None = None,
                  worker_name: str = WORKER_NAME) -> None:
         self._pool, self._cache, self._emit = pool, cache, emit
         self._worker = worker_name
-        self._prefix = prefix
+        self._ns = ns
         self._version = analyzer_version
         self._retry = retry or RetryPolicy()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -243,7 +243,7 @@ class AnalysisHandler:
     async def _send(self, event: Event, wait: bool = True) -> None:
         headers = {h.EVENT_ID: event.event_id, h.EVENT_TYPE: event.event_type,
                    h.CORRELATION_ID: event.correlation_id, h.FILE_ID: event.file_id, **inject()}
-        fut = await self._emit(analysis_topic(self._prefix), event.file_id.encode(),
+        fut = await self._emit(self._ns.analysis_topic, event.file_id.encode(),
                                encode(event), h.kafka_headers(headers))
         if wait:
             await fut
@@ -254,5 +254,5 @@ class AnalysisHandler:
                  (h.DEADLETTER_SOURCE, b"analysis")]
         DEADLETTERS.labels("analysis", reason).inc()
         log.warning("analysis_deadletter", reason=reason, error=message[:200])
-        await (await self._emit(deadletter_topic(self._prefix), None, value,
+        await (await self._emit(self._ns.deadletter_topic, None, value,
                                 [*(headers or []), *extra]))

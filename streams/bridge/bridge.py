@@ -24,6 +24,7 @@ from infra.logging import get_logger
 from infra.metrics import BRIDGE_EVENTS, BRIDGE_SEND_STALLS, DEADLETTERS
 from infra.telemetry import extract_from_mapping, inject, tracer
 from schemas import headers as h
+from schemas.namespace import LIVE, Namespace
 from streams.bridge.partitioner import partitions_for
 from streams.bridge.routing import DEFAULT_MAX_EVENT_BYTES, Route, excerpt_route, route
 
@@ -38,7 +39,7 @@ def _permanent(error: BaseException | None) -> bool:
 
 
 class Bridge:
-    def __init__(self, rabbitmq_url: str, kafka_bootstrap: str, prefix: str = "tracktion", *,
+    def __init__(self, rabbitmq_url: str, kafka_bootstrap: str, ns: Namespace = LIVE, *,
                  batch_size: int = 2000, linger_s: float = 0.02, prefetch: int = 8000,
                  max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
                  client_id: str = "tracktion-bridge",
@@ -49,8 +50,8 @@ class Bridge:
         self._producer_factory = producer_factory
         self._amqp_connect = amqp_connect
         self._client_id = client_id
-        self._topology = Topology(prefix)
-        self._prefix = prefix
+        self._topology = Topology.of(ns)
+        self._ns = ns
         self._batch_size = batch_size
         self._linger_s = linger_s
         self._max_event_bytes = max_event_bytes
@@ -224,7 +225,7 @@ class Bridge:
                 continue
             await self._renew_producer()
             routes[i] = excerpt_route(batch[i].body, batch[i].header.properties.headers,
-                                      self._prefix, "kafka_refused",
+                                      self._ns, "kafka_refused",
                                       f"{type(single).__name__}: {single}")
             (out[i],) = await self._send([batch[i]], [routes[i]])
             log.warning("bridge_kafka_refused", error=repr(single), bytes=len(batch[i].body))
@@ -327,7 +328,7 @@ class Bridge:
 
     def _route_traced(self, message: aiormq.abc.DeliveredMessage) -> Route:
         amqp_headers = message.header.properties.headers
-        target = route(message.body, amqp_headers, self._prefix, self._max_event_bytes)
+        target = route(message.body, amqp_headers, self._ns, self._max_event_bytes)
         if not amqp_headers or h.TRACEPARENT not in amqp_headers:
             return target  # untraced producer: nothing to continue, skip the span cost
         parent = extract_from_mapping(amqp_headers)

@@ -9,7 +9,7 @@ from typing import Any
 from schemas import headers as h
 from schemas.codec import decode
 from schemas.envelope import SchemaError
-from schemas.topics import deadletter_topic, lane_topic
+from schemas.namespace import Namespace
 
 # Headers copied from AMQP to Kafka; everything else stays behind.
 _CARRIED = (h.TRACEPARENT, h.TRACESTATE)
@@ -34,7 +34,7 @@ def _text(value: Any) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
-def route(body: bytes, amqp_headers: Mapping[str, Any] | None, prefix: str,
+def route(body: bytes, amqp_headers: Mapping[str, Any] | None, ns: Namespace,
           max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Route:
     """Validate the event fully (types, required fields, known version) and pick its lane.
 
@@ -44,7 +44,7 @@ def route(body: bytes, amqp_headers: Mapping[str, Any] | None, prefix: str,
     would refuse it, so only an excerpt and its identifying headers are kept.
     """
     if len(body) > max_bytes:
-        return excerpt_route(body, amqp_headers, prefix, "too_large",
+        return excerpt_route(body, amqp_headers, ns, "too_large",
                              f"{len(body)} bytes, above the limit of {max_bytes}")
     carried = {k: _text(v) for k, v in (amqp_headers or {}).items() if k in _CARRIED}
     try:
@@ -52,14 +52,14 @@ def route(body: bytes, amqp_headers: Mapping[str, Any] | None, prefix: str,
     except SchemaError as exc:
         reason = str(exc)[:500]  # "<reason>: <detail>"
         dl_headers = {**carried, h.DEADLETTER_REASON: reason, h.DEADLETTER_SOURCE: "bridge"}
-        return Route(deadletter_topic(prefix), None, h.kafka_headers(dl_headers), exc.reason)
+        return Route(ns.deadletter_topic, None, h.kafka_headers(dl_headers), exc.reason)
     values = {h.EVENT_ID: event.event_id, h.EVENT_TYPE: event.event_type,
               h.CORRELATION_ID: event.correlation_id, h.FILE_ID: event.file_id, **carried}
-    return Route(lane_topic(event.priority, prefix), event.file_id.encode(),
+    return Route(ns.lane_topic(event.priority), event.file_id.encode(),
                  h.kafka_headers(values))
 
 
-def excerpt_route(body: bytes, amqp_headers: Mapping[str, Any] | None, prefix: str,
+def excerpt_route(body: bytes, amqp_headers: Mapping[str, Any] | None, ns: Namespace,
                   reason: str, detail: str) -> Route:
     """A dead letter small enough for Kafka: the first `EXCERPT_BYTES` of the body, the
     original size, and the message's identifying AMQP headers (each bounded)."""
@@ -67,5 +67,5 @@ def excerpt_route(body: bytes, amqp_headers: Mapping[str, Any] | None, prefix: s
             if k in _IDENTIFYING}
     dl_headers = {**kept, h.DEADLETTER_REASON: f"{reason}: {detail}"[:500],
                   h.DEADLETTER_SOURCE: "bridge", h.DEADLETTER_ORIGINAL_BYTES: str(len(body))}
-    return Route(deadletter_topic(prefix), None, h.kafka_headers(dl_headers), reason,
+    return Route(ns.deadletter_topic, None, h.kafka_headers(dl_headers), reason,
                  value=body[:EXCERPT_BYTES])

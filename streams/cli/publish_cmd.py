@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from infra.settings import get_settings
 from infra.telemetry import init_tracing, shutdown_tracing
+from schemas.namespace import Namespace
 from streams.cli.root import DeprecatedPrefixOpt, namespace_of
 from streams.publishing.priority import PriorityChoice
 from streams.publishing.publisher import PublishResult, Via, publish_paths
@@ -51,7 +52,7 @@ def publish(
     prio: PriorityChoice = priority  # type: ignore[assignment]
     transport: Via = via  # type: ignore[assignment]
     result = _publish_with_progress(paths, prio, transport, correlation_id, force,
-                                    ns.prefix, quiet=json_out)
+                                    ns, quiet=json_out)
     shutdown_tracing()
     summary: dict[str, object] = {"correlation_id": result.correlation_id, "files": result.files,
                                   "published": result.published, "seconds": result.seconds}
@@ -76,7 +77,7 @@ def publish(
 
 
 def _publish_with_progress(paths: list[Path], priority: PriorityChoice, via: Via,
-                           correlation_id: str | None, force: bool, prefix: str,
+                           correlation_id: str | None, force: bool, ns: Namespace,
                            quiet: bool) -> PublishResult:
     settings = get_settings()
     progress = Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(),
@@ -87,7 +88,7 @@ def _publish_with_progress(paths: list[Path], priority: PriorityChoice, via: Via
         try:
             return asyncio.run(publish_paths(
                 paths, settings, priority=priority, via=via, correlation_id=correlation_id,
-                force=force, prefix=prefix,
+                force=force, ns=ns,
                 on_total=lambda n: progress.update(task, total=n),
                 on_file=lambda _: progress.advance(task)))
         except OSError as exc:

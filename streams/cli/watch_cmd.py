@@ -37,7 +37,7 @@ def watch(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        watcher = await watch_library(dirs, settings, via=via, prefix=ns.prefix,  # type: ignore[arg-type]
+        watcher = await watch_library(dirs, settings, via=via, ns=ns,  # type: ignore[arg-type]
                                       priority=priority, settle_s=settle, stop=stop)  # type: ignore[arg-type]
         return watcher.published
 

@@ -71,7 +71,7 @@ async def select_tracks(settings: Settings, schema: str, sel: Selection) -> list
 async def request_reanalysis(settings: Settings, rows: list[asyncpg.Record], *,
                              via: Via = "kafka", ns: Namespace = LIVE) -> str:
     correlation_id = new_id()
-    sink = await open_sink(settings, via, ns.prefix)
+    sink = await open_sink(settings, via, ns)
     try:
         for row in rows:
             # Facts as the read model knows them (tags included), so the request does not

@@ -22,7 +22,7 @@ from schemas.file_events import (
     FileDiscoveredPayload,
     FileInfo,
 )
-from schemas.namespace import LIVE_PREFIX
+from schemas.namespace import LIVE, Namespace
 from streams.publishing.fileinfo import iter_audio_files, read_file_info
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.sinks import EventTooLarge, KafkaSink, RabbitSink, Sink, event_headers
@@ -53,12 +53,12 @@ def build_event(info: FileInfo, correlation_id: str, requested: PriorityChoice,
         payload=FileDiscoveredPayload(file=info))
 
 
-async def open_sink(settings: Settings, via: Via, prefix: str) -> Sink:
+async def open_sink(settings: Settings, via: Via, ns: Namespace) -> Sink:
     sink: KafkaSink | RabbitSink
     if via == "kafka":
-        sink = KafkaSink(settings.kafka_bootstrap_servers, prefix, settings.max_event_bytes)
+        sink = KafkaSink(settings.kafka_bootstrap_servers, ns, settings.max_event_bytes)
     else:
-        sink = RabbitSink(settings.rabbitmq_url, prefix, settings.max_event_bytes)
+        sink = RabbitSink(settings.rabbitmq_url, ns, settings.max_event_bytes)
     await sink.start()
     return sink
 
@@ -75,7 +75,7 @@ async def send_traced(sink: Sink, event: Event) -> None:
 async def publish_paths(paths: list[Path], settings: Settings, *,
                         priority: PriorityChoice = "auto", via: Via = "rabbitmq",
                         correlation_id: str | None = None, force: bool = False,
-                        prefix: str = LIVE_PREFIX,
+                        ns: Namespace = LIVE,
                         on_total: Callable[[int], None] | None = None,
                         on_file: Callable[[Path], None] | None = None) -> PublishResult:
     """Publish one event per audio file under `paths`; unreadable files are reported, not fatal."""
@@ -85,7 +85,7 @@ async def publish_paths(paths: list[Path], settings: Settings, *,
     result.files = len(files)
     if on_total:
         on_total(len(files))
-    sink = await open_sink(settings, via, prefix)
+    sink = await open_sink(settings, via, ns)
     loop = asyncio.get_running_loop()
     try:
         # Hashing is I/O bound: a few threads overlap reads without touching the event loop.

@@ -12,7 +12,7 @@ from infra.amqp import Topology, declare
 from schemas import headers as h
 from schemas.codec import encode
 from schemas.envelope import Event
-from schemas.topics import lane_topic
+from schemas.namespace import Namespace
 from streams.publishing.priority import AMQP_PRIORITY
 
 # Unconfirmed sends in flight before we wait: bounds memory, keeps the pipe full.
@@ -61,12 +61,12 @@ class _Pending:
 
 
 class KafkaSink:
-    def __init__(self, bootstrap: str, prefix: str,
+    def __init__(self, bootstrap: str, ns: Namespace,
                  max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._max_event_bytes = max_event_bytes
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                                           enable_idempotence=True, linger_ms=5)
-        self._prefix = prefix
+        self._ns = ns
         self._pending = _Pending()
 
     async def start(self) -> None:
@@ -74,7 +74,7 @@ class KafkaSink:
 
     async def send(self, event: Event, headers: dict[str, str]) -> None:
         body = encode_bounded(event, self._max_event_bytes)
-        fut = await self._producer.send(lane_topic(event.priority, self._prefix), body,
+        fut = await self._producer.send(self._ns.lane_topic(event.priority), body,
                                         key=event.file_id.encode(),
                                         headers=h.kafka_headers(headers))
         await self._pending.add(fut)
@@ -88,11 +88,11 @@ class KafkaSink:
 
 
 class RabbitSink:
-    def __init__(self, url: str, prefix: str,
+    def __init__(self, url: str, ns: Namespace,
                  max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._max_event_bytes = max_event_bytes
         self._url = url
-        self._topology = Topology(prefix)
+        self._topology = Topology.of(ns)
         self._pending = _Pending()
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None

@@ -34,7 +34,7 @@ from schemas.file_events import (
     FileMoved,
     FileMovedPayload,
 )
-from schemas.namespace import LIVE_PREFIX, Namespace
+from schemas.namespace import LIVE, Namespace
 from streams.publishing.fileinfo import is_audio, iter_audio_files, read_file_info
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
@@ -176,15 +176,15 @@ class LibraryWatcher:
 
 
 async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "rabbitmq",
-                        prefix: str = LIVE_PREFIX, priority: PriorityChoice = "auto",
+                        ns: Namespace = LIVE, priority: PriorityChoice = "auto",
                         settle_s: float = 2.0, stop: asyncio.Event | None = None,
                         correlation_id: str | None = None) -> LibraryWatcher:
     """Watch `roots` until `stop` is set; returns the watcher (for its counters)."""
-    sink = await open_sink(settings, via, prefix)
+    sink = await open_sink(settings, via, ns)
     redis = connect(settings.redis_url)
 
     async def our_write(file_id: str, content_hash: str) -> bool:
-        return await ours.is_ours(redis, Namespace(prefix).redis_prefix, file_id, content_hash)
+        return await ours.is_ours(redis, ns.redis_prefix, file_id, content_hash)
 
     watcher = LibraryWatcher(roots, sink, correlation_id or new_id(), priority, settle_s,
                              our_write)

@@ -55,11 +55,11 @@ class AnalysisRole:
             return await self._app.producer.send(topic, key, value, partition=None,
                                                  timestamp=None, headers=headers)
 
-        handler = AnalysisHandler(self.pool, cache, emit, ns.prefix,
+        handler = AnalysisHandler(self.pool, cache, emit, ns,
                                   s.analyzer_version, worker_name=f"{s.host_name}:{os.getpid()}")
         # Enough concurrent agent actors to keep every pool worker fed, plus a few queued so
         # a freed worker never waits for a fetch.
-        register_agents(self._app, handler, ns.prefix, s.analysis_max_workers * 2)
+        register_agents(self._app, handler, ns, s.analysis_max_workers * 2)
         self._app.finalize()
         await self._app.start()
         self._lag = LagMonitor(s.kafka_bootstrap_servers, ns.analysis_group,

@@ -16,7 +16,7 @@ class BridgeRole:
     def __init__(self, settings: Settings, ns: Namespace) -> None:
         self._settings = settings
         self._ns = ns
-        self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, ns.prefix,
+        self.bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, ns,
                              max_event_bytes=settings.max_event_bytes,
                              client_id=ns.bridge_client_id(settings.host_name))
 

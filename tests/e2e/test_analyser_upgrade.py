@@ -34,6 +34,7 @@ from schemas import headers as h
 from schemas.codec import decode
 from schemas.envelope import PRIORITIES, new_id, utcnow
 from schemas.file_events import AnalysisRequested
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic, lane_topic
 from streams.analysis.notation import KEYS, camelot, open_key
 from streams.ops.worker_process import WorkerProcess
@@ -50,7 +51,7 @@ PUBLISH_VIA: Via = "kafka"  # the bridge is not what this test is about: no brid
 @pytest.fixture
 async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
     name = f"u{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
+    await ensure_topics(settings.kafka_bootstrap_servers, 6, Namespace(name))
     yield name
     await cleanup_namespace(settings, name)
 
@@ -90,7 +91,7 @@ def stamped_versions(log: Path) -> list[int]:
 async def publish_and_wait(settings: Settings, prefix: str, paths: list[Path],
                            files: int) -> None:
     cid = new_id()
-    result = await publish_paths(paths, settings, via=PUBLISH_VIA, prefix=prefix,
+    result = await publish_paths(paths, settings, via=PUBLISH_VIA, ns=Namespace(prefix),
                                  correlation_id=cid)
     assert result.published == result.files == files, result
     await run_batch(settings, prefix, cid, files)

@@ -15,6 +15,7 @@ from infra.settings import Settings
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
 from schemas.envelope import file_id_for, new_id
+from schemas.namespace import Namespace
 from streams.publishing.fileinfo import iter_audio_files
 from streams.publishing.publisher import publish_paths
 from tests.e2e.batch import (
@@ -39,7 +40,7 @@ def corpus() -> Path:
 @pytest.fixture
 async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
     name = f"c{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
+    await ensure_topics(settings.kafka_bootstrap_servers, 6, Namespace(name))
     yield name
     await cleanup_namespace(settings, name)
 
@@ -60,7 +61,7 @@ async def test_kill_and_restart_workers_mid_batch(settings: Settings, prefix: st
         timings = {"workers_ready": time.monotonic() - t0}
         cid = new_id()
         await record_expected_total(redis, f"{prefix}:", cid, FILES)
-        result = await publish_paths([corpus], settings, via="rabbitmq", prefix=prefix,
+        result = await publish_paths([corpus], settings, via="rabbitmq", ns=Namespace(prefix),
                                      correlation_id=cid)
         assert (result.files, result.published) == (FILES, FILES), result.errors
         timings["published"] = time.monotonic() - t0

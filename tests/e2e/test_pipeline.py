@@ -23,6 +23,7 @@ from infra.telemetry import flush_tracing, init_tracing
 from projections.redis.progress import wait_for_batch
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
+from schemas.namespace import Namespace
 from streams.analysis.core import analyse_file
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
@@ -39,7 +40,7 @@ def corpus() -> Path:
 @pytest.fixture
 async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
     name = f"e{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
+    await ensure_topics(settings.kafka_bootstrap_servers, 6, Namespace(name))
     yield name
     await cleanup_namespace(settings, name)
 
@@ -63,7 +64,8 @@ async def test_library_flows_through_every_component(settings: Settings, prefix:
     try:
         init_tracing("tracktion-publish", settings.otel_exporter_otlp_endpoint)
         redis = connect(settings.redis_url)
-        result = await publish_paths([corpus], settings, via="rabbitmq", prefix=prefix)
+        result = await publish_paths([corpus], settings, via="rabbitmq",
+                                     ns=Namespace(prefix))
         assert (result.files, result.published) == (FILES, FILES)
         await record_expected_total(redis, f"{prefix}:", result.correlation_id, FILES)
         progress = await wait_for_batch(redis, f"{prefix}:", result.correlation_id, timeout=900)

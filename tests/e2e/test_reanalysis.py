@@ -21,6 +21,7 @@ from projections.redis.progress import wait_for_batch
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
 from schemas.envelope import new_id
+from schemas.namespace import Namespace
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import is_audio
 from streams.publishing.publisher import publish_paths
@@ -34,7 +35,7 @@ TRACKTION = str(REPO / ".venv" / "bin" / "tracktion")
 @pytest.fixture
 async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
     name = f"a{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, name)
+    await ensure_topics(settings.kafka_bootstrap_servers, 6, Namespace(name))
     yield name
     await cleanup_namespace(settings, name)
 
@@ -141,7 +142,7 @@ async def analysed_library(settings: Settings, prefix: str, library: Path,
                            ) -> dict[str, dict[str, Any]]:
     """Publish the library, wait for it, and return the analysed tracks."""
     cid = new_id()
-    result = await publish_paths([library], settings, via="rabbitmq", prefix=prefix,
+    result = await publish_paths([library], settings, via="rabbitmq", ns=Namespace(prefix),
                                  correlation_id=cid)
     assert result.published == result.files > 0, result.errors
     await run_batch(settings, prefix, cid, result.files)
@@ -204,7 +205,8 @@ async def test_reanalysed_file_does_not_poison_the_result_cache(
         restored = library / f"restored-{Path(target['path']).name}"
         shutil.copyfile(original, restored)
         cid = new_id()
-        await publish_paths([restored], settings, prefix=prefix, correlation_id=cid)
+        await publish_paths([restored], settings, ns=Namespace(prefix),
+                            correlation_id=cid)
         await run_batch(settings, prefix, cid, 1)
         rows = await tracks_when(settings, prefix, lambda rows: any(
             r["path"] == str(restored) and r["status"] == "analysed" for r in rows.values()))

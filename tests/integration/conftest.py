@@ -96,7 +96,7 @@ async def prefix(request: pytest.FixtureRequest, settings: Settings,
 
     name = f"n{uid}"
     await ensure_topics(settings.kafka_bootstrap_servers,
-                        getattr(request.module, "PARTITIONS", 3), name)
+                        getattr(request.module, "PARTITIONS", 3), Namespace(name))
     yield name
     used = set(getattr(request.module, "SERVICES", STORES))
     for ns in (name, f"{name}ref"):

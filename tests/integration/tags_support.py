@@ -62,7 +62,7 @@ def completed(root: Path, path: Path, bpm: float = FEATURES.bpm,
 
 
 async def create_topics(settings: Settings, prefix: str) -> None:
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix)
+    await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix))
 
 
 async def drop_namespace(settings: Settings, prefix: str) -> None:

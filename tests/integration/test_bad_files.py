@@ -14,6 +14,7 @@ from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
 from schemas.codec import decode
 from schemas.envelope import file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic, deadletter_topic
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import read_file_info
@@ -33,7 +34,7 @@ EXPECTED: dict[str, set[str]] = {
 
 async def publish(settings: Settings, prefix: str, files: dict[str, Path]) -> dict[str, str]:
     """One FileDiscovered per file; returns file_id -> kind."""
-    sink = KafkaSink(settings.kafka_bootstrap_servers, prefix)
+    sink = KafkaSink(settings.kafka_bootstrap_servers, Namespace(prefix))
     await sink.start()
     ids: dict[str, str] = {}
     try:

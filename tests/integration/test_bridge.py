@@ -21,6 +21,7 @@ from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode, encode
 from schemas.envelope import PRIORITIES, file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic, deadletter_topic, lane_topic
 from streams.bridge.bridge import Bridge
 from streams.ops.worker_process import WorkerProcess
@@ -63,7 +64,8 @@ async def test_publish_via_rabbitmq_arrives_once_per_file_in_its_partition(
         settings: Settings, prefix: str, tmp_path: Path) -> None:
     init_tracing("tracktion-publish", settings.otel_exporter_otlp_endpoint)
     make_library(tmp_path / "lib", 40)
-    result = await publish_paths([tmp_path / "lib"], settings, via="rabbitmq", prefix=prefix)
+    result = await publish_paths([tmp_path / "lib"], settings, via="rabbitmq",
+                                 ns=Namespace(prefix))
     assert (result.files, result.published, result.errors) == (40, 40, [])
     bridge = WorkerProcess("bridge", prefix, tmp_path / "bridge.log")
     bridge.start()
@@ -97,7 +99,7 @@ def synthetic_event(i: int, correlation_id: str) -> FileDiscovered:
 
 
 async def publish_synthetic(settings: Settings, prefix: str, n: int, start: int = 0) -> set[str]:
-    sink = RabbitSink(settings.rabbitmq_url, prefix)
+    sink = RabbitSink(settings.rabbitmq_url, Namespace(prefix))
     await sink.start()
     ids = set()
     try:
@@ -241,7 +243,7 @@ async def test_a_5mb_poison_message_among_20_files_is_deadlettered_and_analysed_
         (library / f"track{i:02}.mp3").write_bytes(click.read_bytes() + bytes([i]) * 64)
     poison = oversized_event(5 * 1024 * 1024)
     await publish_raw(settings, prefix, poison)
-    result = await publish_paths([library], settings, via="rabbitmq", prefix=prefix)
+    result = await publish_paths([library], settings, via="rabbitmq", ns=Namespace(prefix))
     assert (result.published, result.errors) == (20, [])
     env = {"TRACKTION_TRACING": "off", "ANALYSIS_MAX_WORKERS": "1"}
     bridge = WorkerProcess("bridge", prefix, tmp_path / "bridge.log", env=env)
@@ -311,7 +313,8 @@ async def test_publish_refuses_an_event_above_max_event_bytes_by_name(
         settings: Settings, prefix: str, tmp_path: Path) -> None:
     make_library(tmp_path / "lib", 3)
     small = settings.model_copy(update={"max_event_bytes": 200})
-    result = await publish_paths([tmp_path / "lib"], small, via="rabbitmq", prefix=prefix)
+    result = await publish_paths([tmp_path / "lib"], small, via="rabbitmq",
+                                 ns=Namespace(prefix))
     assert (result.files, result.published, len(result.errors)) == (3, 0, 3)
     assert all("above MAX_EVENT_BYTES=200" in error for _, error in result.errors)
 
@@ -330,11 +333,11 @@ async def test_a_nack_on_a_dead_channel_reconnects_instead_of_crashing_the_bridg
         await admin.delete_topics([low])
     finally:
         await admin.close()
-    bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, prefix)
+    bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, Namespace(prefix))
     await bridge.start()
     task = asyncio.create_task(bridge.run())
     try:
-        sink = RabbitSink(settings.rabbitmq_url, prefix)
+        sink = RabbitSink(settings.rabbitmq_url, Namespace(prefix))
         await sink.start()
         events = [synthetic_event(i, "nack") for i in (2, 5, 8)]  # i % 3 == 2: low
         for event in events:
@@ -349,7 +352,7 @@ async def test_a_nack_on_a_dead_channel_reconnects_instead_of_crashing_the_bridg
             return getattr(bridge, "send_failures", 0) > 0 or task.done()
 
         assert await wait_until(failed_once, 90, 0.5)
-        await ensure_topics(settings.kafka_bootstrap_servers, PARTITIONS, prefix)
+        await ensure_topics(settings.kafka_bootstrap_servers, PARTITIONS, Namespace(prefix))
 
         async def arrived() -> bool:
             return task.done() or len(await read_topic(settings.kafka_bootstrap_servers,

@@ -22,6 +22,7 @@ from projections.postgres.writer import PostgresWriter
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode, encode
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload
+from schemas.namespace import Namespace
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler
 from streams.cli.main import app
@@ -46,7 +47,7 @@ async def analyse(paths: list[Path], root: Path) -> list[AnalysisCompleted]:
     pool = AnalysisPool(max_workers=2, timeout_s=300, max_memory_mb=2000)
     pool.start()
     try:
-        handler = AnalysisHandler(pool, ResultCache(1), emit, "t", 2)
+        handler = AnalysisHandler(pool, ResultCache(1), emit, Namespace("t"), 2)
         events = [FileDiscovered.create(file_id=f"f{i}", correlation_id="dup",
                                         payload=FileDiscoveredPayload(
                                             file=read_file_info(root, p)))

@@ -20,6 +20,7 @@ from infra.corpus.bad_files import click_track
 from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
@@ -85,7 +86,7 @@ async def test_idle_then_busy_logs_no_error_but_a_real_stall_is_reported(
         batch = [lib / f"first{n}.mp3" for n in range(BATCH)]
         for n, path in enumerate(batch):
             click_track(path, 6.0 + n, 44100, "128k")
-        await publish_paths(batch, settings, via="kafka", prefix=prefix)
+        await publish_paths(batch, settings, via="kafka", ns=Namespace(prefix))
         assert await wait_until(lambda: _gte(completed(settings, prefix), BATCH), 180)
         await asyncio.sleep(2 * STALL_S)  # two more lag samples after the work
         assert errors(log) == [], "a healthy worker logged errors after an idle spell"
@@ -97,7 +98,8 @@ async def test_idle_then_busy_logs_no_error_but_a_real_stall_is_reported(
         for pid in stopped:
             os.kill(pid, signal.SIGSTOP)
         click_track(lib / "second.mp3", 20.0, 44100, "128k")  # other content: no cache hit
-        await publish_paths([lib / "second.mp3"], settings, via="kafka", prefix=prefix)
+        await publish_paths([lib / "second.mp3"], settings, via="kafka",
+                            ns=Namespace(prefix))
         assert await wait_until(lambda: any(
             e.get("event") == "analysis_stalled" for e in log_lines(log)), 10 * STALL_S), \
             "a frozen pool was never reported as stalled"

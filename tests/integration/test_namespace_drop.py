@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
+from schemas.namespace import Namespace
 from schemas.topics import catalogue
 from tests.integration.kafka_utils import REPO
 
@@ -35,7 +36,7 @@ async def topics(settings: Settings) -> set[str]:
 async def test_drop_empties_every_store_of_the_prefix_only(settings: Settings, uid: str) -> None:
     prefix, other = f"nd{uid}", f"nk{uid}"
     for name in (prefix, other):
-        await ensure_topics(settings.kafka_bootstrap_servers, 1, name)
+        await ensure_topics(settings.kafka_bootstrap_servers, 1, Namespace(name))
     pg = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
     redis = Redis.from_url(settings.redis_url)
     driver = AsyncGraphDatabase.driver(settings.neo4j_uri,

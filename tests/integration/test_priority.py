@@ -14,6 +14,7 @@ from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
 from schemas.codec import decode
 from schemas.envelope import Priority, file_id_for
 from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import read_file_info
@@ -28,7 +29,7 @@ BACKLOG, URGENT = 2000, 20
 async def publish_requests(settings: Settings, prefix: str, clip: Path, priority: Priority,
                            n: int, start: int) -> None:
     info = read_file_info(clip.parent, clip)
-    sink = KafkaSink(settings.kafka_bootstrap_servers, prefix)
+    sink = KafkaSink(settings.kafka_bootstrap_servers, Namespace(prefix))
     await sink.start()
     try:
         for i in range(start, start + n):

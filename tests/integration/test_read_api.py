@@ -27,7 +27,7 @@ SERVICES = ("kafka", "postgres", "neo4j", "redis")
 @pytest.fixture
 async def client(settings: Settings, uid: str) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
     prefix = f"a{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix)
+    await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix))
     await produce_events(settings.kafka_bootstrap_servers, prefix, batch_events("api", 40))
     role = ProjectionsRole(settings, Namespace(prefix))
     await role.start()

@@ -8,6 +8,7 @@ from infra.corpus.bad_files import click_track
 from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
@@ -33,7 +34,8 @@ async def test_unchanged_file_is_not_reanalysed_unless_forced(settings: Settings
     worker.start()
     try:
         for n, force in enumerate((False, False, True), start=1):
-            await publish_paths([lib], settings, via="kafka", prefix=prefix, force=force)
+            await publish_paths([lib], settings, via="kafka", ns=Namespace(prefix),
+                                force=force)
 
             async def arrived(n: int = n) -> bool:
                 return len(await completed(settings, prefix)) >= n

@@ -14,6 +14,7 @@ import pytest
 from infra.settings import Settings
 from schemas.codec import decode
 from schemas.envelope import PRIORITIES
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic, lane_topic
 from streams.tags import files
 from streams.watcher.watcher import watch_library
@@ -56,7 +57,7 @@ async def test_our_tag_writes_are_not_published_as_modifications(
     ours = [make(root / "a.mp3"), make(root / "sub" / "b.flac")]
     theirs = make(root / "c.flac")
     stop = asyncio.Event()
-    task = asyncio.create_task(watch_library([root], settings, via="kafka", prefix=prefix,
+    task = asyncio.create_task(watch_library([root], settings, via="kafka", ns=Namespace(prefix),
                                              settle_s=SETTLE_S, stop=stop))
     try:
         await asyncio.sleep(1.0)  # indexed the existing files, observer running

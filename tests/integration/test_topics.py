@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from infra.kafka_admin import TopicSetupError, ensure_topics
 from infra.settings import Settings
+from schemas.namespace import Namespace
 from schemas.topics import catalogue
 from tests.e2e.support import cleanup_namespace
 from tests.integration.kafka_utils import REPO
@@ -31,9 +32,9 @@ async def topic_names(bootstrap: str, prefix: str) -> set[str]:
 async def test_create_is_idempotent(settings: Settings, uid: str) -> None:
     prefix = f"tp{uid}"
     try:
-        created = await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix)
+        created = await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix))
         assert set(created) == {t.name for t in catalogue(prefix)}
-        assert await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix) == []
+        assert await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix)) == []
         assert await topic_names(settings.kafka_bootstrap_servers, prefix) == set(created)
     finally:
         await cleanup_namespace(settings, prefix)
@@ -42,7 +43,8 @@ async def test_create_is_idempotent(settings: Settings, uid: str) -> None:
 async def test_too_many_replicas_is_refused_clearly(settings: Settings, uid: str) -> None:
     prefix = f"tr{uid}"
     with pytest.raises(TopicSetupError, match=r"KAFKA_REPLICATION_FACTOR=2 .* 1 broker"):
-        await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix, replication_factor=2)
+        await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix),
+                            replication_factor=2)
     assert await topic_names(settings.kafka_bootstrap_servers, prefix) == set()
 
 

@@ -13,6 +13,7 @@ from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from schemas.codec import decode
 from schemas.envelope import PRIORITIES, file_id_for
+from schemas.namespace import Namespace
 from schemas.topics import lane_topic
 from streams.watcher.watcher import watch_library
 from tests.integration.kafka_utils import read_topic
@@ -23,7 +24,7 @@ SERVICES = ("kafka",)
 @pytest.fixture
 async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
     name = f"w{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, name)
+    await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(name))
     yield name
 
 
@@ -41,7 +42,7 @@ async def test_watcher_publishes_settled_changes_once(settings: Settings, prefix
     (lib / "sub").mkdir(parents=True)
     (lib / "old.mp3").write_bytes(b"existing")
     stop = asyncio.Event()
-    task = asyncio.create_task(watch_library([lib], settings, via="kafka", prefix=prefix,
+    task = asyncio.create_task(watch_library([lib], settings, via="kafka", ns=Namespace(prefix),
                                              settle_s=0.6, stop=stop))
     await asyncio.sleep(1.0)
     new = lib / "sub" / "new.flac"

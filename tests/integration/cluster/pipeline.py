@@ -19,6 +19,7 @@ from projections.redis.progress import BatchProgress
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
 from schemas.envelope import file_id_for, new_id
+from schemas.namespace import Namespace
 from schemas.topics import catalogue
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import iter_audio_files
@@ -130,7 +131,8 @@ class ClusterPipeline:
         """Publish the audio files under `paths` as one batch through RabbitMQ."""
         cid, ids = new_id(), file_ids(paths)
         await record_expected_total(self.redis, f"{self.prefix}:", cid, len(ids))
-        result = await publish_paths(paths, self.settings, via="rabbitmq", prefix=self.prefix,
+        result = await publish_paths(paths, self.settings, via="rabbitmq",
+                                     ns=Namespace(self.prefix),
                                      correlation_id=cid)
         assert (result.files, result.published) == (len(ids), len(ids)), result.errors
         self.batches[cid] = len(ids)

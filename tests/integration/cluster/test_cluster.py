@@ -25,6 +25,7 @@ from infra.kafka_admin import (
     partition_states,
 )
 from infra.stack import manager
+from schemas.namespace import Namespace
 from schemas.topics import TopicSpec, catalogue
 from tests.integration.cluster.support import SIZE, Cluster
 from tests.integration.kafka_utils import read_topic
@@ -94,7 +95,7 @@ async def test_three_voters_a_leader_and_status(cluster: Cluster) -> None:
 
 async def test_replicated_topics_and_refusal(cluster: Cluster, uid: str) -> None:
     prefix = f"ct{uid}"
-    created = await ensure_topics(cluster.bootstrap, 3, prefix, replication_factor=3)
+    created = await ensure_topics(cluster.bootstrap, 3, Namespace(prefix), replication_factor=3)
     assert set(created) == {t.name for t in catalogue(prefix)}
 
     # The CLI with the environment `stack up --kafka-brokers 3` prints for clients.
@@ -126,7 +127,7 @@ async def test_replicated_topics_and_refusal(cluster: Cluster, uid: str) -> None
 
     # Four replicas on three brokers: refused with the setting to change, nothing created.
     with pytest.raises(TopicSetupError, match=r"KAFKA_REPLICATION_FACTOR=4 .* 3 broker"):
-        await ensure_topics(cluster.bootstrap, 3, f"cr{uid}", replication_factor=4)
+        await ensure_topics(cluster.bootstrap, 3, Namespace(f"cr{uid}"), replication_factor=4)
     refused = await asyncio.to_thread(cluster.cli, "topics", "create", "--prefix", f"cx{uid}",
                                       KAFKA_REPLICATION_FACTOR="4")
     assert refused.returncode == 2 and "KAFKA_REPLICATION_FACTOR=4" in refused.stderr

@@ -44,7 +44,8 @@ def corpus() -> Path:
 async def pipeline(cluster: Cluster, settings: Settings, uid: str,
                    tmp_path: Path) -> AsyncIterator[ClusterPipeline]:
     prefix = f"cp{uid}"
-    await ensure_topics(cluster.bootstrap, PARTITIONS, prefix, replication_factor=SIZE)
+    await ensure_topics(cluster.bootstrap, PARTITIONS, Namespace(prefix),
+                        replication_factor=SIZE)
     run = ClusterPipeline(cluster, settings, prefix, tmp_path)
     try:
         yield run

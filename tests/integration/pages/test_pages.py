@@ -28,6 +28,7 @@ from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.redis.progress import read_batch
 from projections.redis.writer import connect
+from schemas.namespace import Namespace
 from tests.e2e.support import cleanup_namespace, free_port
 from tests.integration.kafka_utils import produce_events
 from tests.integration.pages.browser import chromium
@@ -66,7 +67,7 @@ class Site:
 async def site(settings: Settings) -> AsyncIterator[Site]:
     prefix = f"pg{uuid.uuid4().hex[:10]}"
     lib, live = f"{prefix}-lib", f"{prefix}-live"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, prefix)
+    await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix))
     await produce_events(settings.kafka_bootstrap_servers, prefix,
                          library_events(lib, N_TRACKS) + library_events(live, N_LIVE, False))
     port = free_port()

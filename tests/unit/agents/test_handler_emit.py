@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaConnectionError
 from schemas import headers as h
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.codec import decode
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic, deadletter_topic
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler, RetryPolicy
@@ -33,8 +34,8 @@ class BrokenFilePool:
 
 
 def handler_for(producer: MemoryProducer, pool: object | None = None) -> AnalysisHandler:
-    return AnalysisHandler(pool or FakePool(), ResultCache(1), producer.emit, "t",  # type: ignore[arg-type]
-                           2, FAST, worker_name="w1")
+    return AnalysisHandler(pool or FakePool(), ResultCache(1), producer.emit,  # type: ignore[arg-type]
+                           Namespace("t"), 2, FAST, worker_name="w1")
 
 
 async def until(check: Callable[[], bool], what: str) -> None:

@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
 from schemas.codec import decode
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic, deadletter_topic
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler, RetryPolicy
@@ -45,7 +46,7 @@ def outcomes(sent: Sent) -> list[Any]:
 
 async def test_a_result_the_schema_rejects_fails_as_internal_and_is_deadlettered() -> None:
     sent = Sent()
-    handler = AnalysisHandler(FakePool(bpm="fast"), ResultCache(1), sent.emit, "t", 2)  # type: ignore[arg-type]
+    handler = AnalysisHandler(FakePool(bpm="fast"), ResultCache(1), sent.emit, Namespace("t"), 2)  # type: ignore[arg-type]
     # Before: retried forever while holding the file's lock and the actor.
     await asyncio.wait_for(handler.handle(discovered("e1"), None), timeout=5)
     (failed,) = [e for e in outcomes(sent) if isinstance(e, AnalysisFailed)]
@@ -59,7 +60,7 @@ async def test_a_result_the_schema_rejects_fails_as_internal_and_is_deadlettered
 
 async def test_transient_io_is_retried_until_it_succeeds() -> None:
     sent = Flaky(failures=2)
-    handler = AnalysisHandler(FakePool(), ResultCache(1), sent.emit, "t", 2, fast())  # type: ignore[arg-type]
+    handler = AnalysisHandler(FakePool(), ResultCache(1), sent.emit, Namespace("t"), 2, fast())  # type: ignore[arg-type]
     await asyncio.wait_for(handler.handle(discovered("e1"), None), timeout=5)
     assert not [e for e in outcomes(sent) if isinstance(e, AnalysisFailed)]
     assert len([e for e in outcomes(sent) if isinstance(e, AnalysisCompleted)]) == 1
@@ -67,7 +68,7 @@ async def test_transient_io_is_retried_until_it_succeeds() -> None:
 
 async def test_transient_io_that_never_recovers_gives_up_after_the_limit() -> None:
     sent = Flaky(failures=10**9)
-    handler = AnalysisHandler(FakePool(), ResultCache(1), sent.emit, "t", 2, fast())  # type: ignore[arg-type]
+    handler = AnalysisHandler(FakePool(), ResultCache(1), sent.emit, Namespace("t"), 2, fast())  # type: ignore[arg-type]
     with pytest.raises(KafkaConnectionError):
         await asyncio.wait_for(handler.handle(discovered("e1"), None), timeout=5)
     # io_attempts for the analysis step (2 produces each: started, completed), then for the

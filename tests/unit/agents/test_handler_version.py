@@ -13,6 +13,7 @@ from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode, encode
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload
+from schemas.namespace import Namespace
 from schemas.topics import analysis_topic
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler, derived_id
@@ -80,7 +81,7 @@ def discovered(event_id: str) -> bytes:
 
 async def run(version: int, cache: ResultCache, pool: FakePool, event_id: str) -> Sent:
     sent = Sent()
-    handler = AnalysisHandler(pool, cache, sent.emit, "t", version)  # type: ignore[arg-type]
+    handler = AnalysisHandler(pool, cache, sent.emit, Namespace("t"), version)  # type: ignore[arg-type]
     await handler.handle(discovered(event_id), None)
     return sent
 

@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaConnectionError
 from schemas.codec import decode, encode
 from schemas.envelope import Priority
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload
+from schemas.namespace import Namespace
 from schemas.topics import deadletter_topic, lane_topic
 from streams.bridge.bridge import Bridge
 from streams.bridge.partitioner import partitions_for
@@ -39,7 +40,7 @@ class Running:
     def __init__(self, kafka: MemoryKafka, **options: int | float) -> None:
         self.kafka, self.amqp = kafka, MemoryAmqp()
         # The fakes stand in structurally for aiokafka's producer and aiormq's connection.
-        self.bridge = Bridge("amqp://memory", "memory:9092", PREFIX,
+        self.bridge = Bridge("amqp://memory", "memory:9092", Namespace(PREFIX),
                              producer_factory=kafka.producer,  # type: ignore[arg-type]
                              amqp_connect=self.amqp.connect,  # type: ignore[arg-type]
                              **options)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from schemas.codec import encode
+from schemas.namespace import Namespace
 from schemas.topics import deadletter_topic, lane_topic
 from streams.bridge.routing import EXCERPT_BYTES, excerpt_route, route
 from tests.unit.schemas.samples import all_samples
@@ -14,7 +15,7 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 def test_valid_event_goes_to_its_lane_keyed_by_file_id_with_ids_and_trace() -> None:
     event = all_samples()[0]
-    target = route(encode(event), {"traceparent": TRACEPARENT, "other": "x"}, "p")
+    target = route(encode(event), {"traceparent": TRACEPARENT, "other": "x"}, Namespace("p"))
     assert target.topic == lane_topic(event.priority, "p")
     assert target.key == event.file_id.encode()
     headers = dict(target.headers)
@@ -31,7 +32,7 @@ def test_valid_event_goes_to_its_lane_keyed_by_file_id_with_ids_and_trace() -> N
     (b'{"event_type": "FileDiscovered", "schema_version": 1, "event_id": "x"}', "invalid"),
 ])
 def test_bad_messages_go_to_deadletter_with_reason(body: bytes, reason: str) -> None:
-    target = route(body, {"traceparent": TRACEPARENT}, "p")
+    target = route(body, {"traceparent": TRACEPARENT}, Namespace("p"))
     assert target.topic == deadletter_topic("p")
     assert target.deadletter_reason == reason
     assert dict(target.headers)["deadletter_reason"].decode().startswith(reason)
@@ -40,7 +41,7 @@ def test_bad_messages_go_to_deadletter_with_reason(body: bytes, reason: str) -> 
 def test_high_priority_event_goes_to_the_high_lane() -> None:
     raw = json.loads(encode(all_samples()[0]))
     raw["priority"] = "high"
-    assert route(json.dumps(raw).encode(), None, "p").topic == lane_topic("high", "p")
+    assert route(json.dumps(raw).encode(), None, Namespace("p")).topic == lane_topic("high", "p")
 
 
 def test_a_body_above_the_limit_is_deadlettered_as_an_excerpt_with_its_ids() -> None:
@@ -48,7 +49,7 @@ def test_a_body_above_the_limit_is_deadlettered_as_an_excerpt_with_its_ids() -> 
     body = encode(event)
     amqp = {"event_id": event.event_id, "file_id": event.file_id, "traceparent": TRACEPARENT,
             "other": "x" * 10_000}
-    target = route(body, amqp, "p", max_bytes=len(body) - 1)
+    target = route(body, amqp, Namespace("p"), max_bytes=len(body) - 1)
     assert target.topic == deadletter_topic("p") and target.key is None
     assert target.deadletter_reason == "too_large"
     headers = dict(target.headers)
@@ -56,11 +57,13 @@ def test_a_body_above_the_limit_is_deadlettered_as_an_excerpt_with_its_ids() -> 
     assert headers["deadletter_original_bytes"] == str(len(body)).encode()
     assert headers["event_id"] == event.event_id.encode() and "other" not in headers
     assert target.value == body[:EXCERPT_BYTES]
-    assert route(body, amqp, "p", max_bytes=len(body)).topic == lane_topic(event.priority, "p")
+    assert route(body, amqp, Namespace("p"), max_bytes=len(body)).topic == \
+        lane_topic(event.priority, "p")
 
 
 def test_an_excerpt_is_bounded_however_large_the_message_and_its_headers() -> None:
-    target = excerpt_route(b"x" * 5_000_000, {"event_id": "e" * 100_000}, "p", "kafka_refused",
+    target = excerpt_route(b"x" * 5_000_000, {"event_id": "e" * 100_000}, Namespace("p"),
+                           "kafka_refused",
                            "MessageSizeTooLargeError")
     assert target.value is not None and len(target.value) == EXCERPT_BYTES
     assert sum(len(k) + len(v) for k, v in target.headers) < 2000

@@ -16,8 +16,12 @@ import asyncpg
 from neo4j import AsyncGraphDatabase
 
 from infra.settings import Settings
-from projections.redis import keys
-from projections.redis.progress import BatchProgress, read_batch, wait_for_batch
+from projections.redis.progress import (
+    BatchProgress,
+    read_batch,
+    read_file_states,
+    wait_for_batch,
+)
 from schemas.codec import decode
 from schemas.topics import analysis_topic
 from streams.ops.worker_process import WorkerProcess
@@ -131,11 +135,24 @@ async def settled_neo4j(settings: Settings, ns: str, count: int) -> dict[str, li
     return graph
 
 
-async def completed_events(bootstrap: str, prefix: str) -> Counter[str]:
-    """How many AnalysisCompleted events the analysis topic holds per file."""
+async def analysis_history(bootstrap: str, prefix: str) -> dict[str, list[str]]:
+    """Per file, its analysis events in log order as `type@time by worker` (for diagnosis)."""
     records = await read_topic(bootstrap, analysis_topic(prefix), 120)
-    return Counter(event.file_id for event in map(decode, (r.value for r in records))
-                   if event.event_type == "AnalysisCompleted")
+    history: dict[str, list[str]] = {}
+    for record in records:
+        event = decode(record.value)
+        worker = getattr(event.payload, "worker", "")
+        history.setdefault(event.file_id, []).append(
+            f"{event.event_type}@{event.occurred_at:%H:%M:%S.%f} p{record.partition}"
+            f"/{record.offset} {worker}")
+    return history
+
+
+def completions_of(history: dict[str, list[str]]) -> Counter[str]:
+    """How many AnalysisCompleted events the analysis topic holds per file."""
+    return Counter({file_id: sum(e.startswith("AnalysisCompleted@") for e in events)
+                    for file_id, events in history.items()
+                    if any(e.startswith("AnalysisCompleted@") for e in events)})
 
 
 @dataclass(frozen=True)
@@ -145,8 +162,12 @@ class Settled:
     batches: tuple[BatchProgress, ...]
     tracks: list[dict[str, Any]]
     graph: dict[str, list[str]]
-    redis_ids: set[str]
-    completions: Counter[str]
+    redis_states: dict[str, str]
+    history: dict[str, list[str]]
+
+    @property
+    def completions(self) -> Counter[str]:
+        return completions_of(self.history)
 
     @property
     def redelivered(self) -> int:
@@ -162,30 +183,36 @@ async def settle(settings: Settings, redis: Any, prefix: str, batches: dict[str,
     count = sum(batches.values())
     tracks = await settled_postgres(settings, prefix, count)
     graph = await settled_neo4j(settings, prefix, count)
-    redis_ids: set[str] = set()
+    redis_states: dict[str, str] = {}
     for cid in batches:
-        redis_ids |= {keys.text(k) for k in
-                      await redis.hkeys(keys.batch_files(f"{prefix}:", cid))}
-    completions = await completed_events(bootstrap or settings.kafka_bootstrap_servers, prefix)
-    return Settled(done, tracks, graph, redis_ids, completions)
+        redis_states |= dict(await read_file_states(redis, f"{prefix}:", cid, limit=10**6))
+    history = await analysis_history(bootstrap or settings.kafka_bootstrap_servers, prefix)
+    return Settled(done, tracks, graph, redis_states, history)
 
 
 def assert_exactly_once(settled: Settled, expected_ids: set[str]) -> None:
     """Each file analysed once in every read model, none missing, none counted twice."""
     for done in settled.batches:
-        assert (done.succeeded, done.failed, done.removed) == (done.total, 0, 0), done
-        assert done.expected == done.total, done
+        counts = (f"total {done.total}, succeeded {done.succeeded}, failed {done.failed}, "
+                  f"removed {done.removed}, expected {done.expected}")
+        if (done.succeeded, done.failed, done.removed) != (done.total, 0, 0):
+            odd = {f: (state, settled.history.get(f)) for f, state in settled.redis_states.items()
+                   if state != "analysed"}
+            raise AssertionError(f"batch counts {counts}; files not analysed in Redis: {odd}")
+        assert done.expected == done.total, counts
     assert sum(done.total for done in settled.batches) == len(expected_ids)
     tracks = settled.tracks
     # Postgres: exactly one current analysis per file, and no duplicated analysis rows.
     assert {t["file_id"] for t in tracks} == expected_ids
-    assert all(t["status"] == "analysed" and t["current_analysis_id"] for t in tracks)
+    stuck = {t["file_id"]: (t["status"], settled.history.get(t["file_id"]))
+             for t in tracks if t["status"] != "analysed" or not t["current_analysis_id"]}
+    assert not stuck, f"tracks not analysed, with their analysis events: {stuck}"
     per_file = Counter(t["analysis_file_id"] for t in tracks)
     assert per_file == dict.fromkeys(expected_ids, 1)
     assert all(t["analyses_rows"] == 1 for t in tracks), [t for t in tracks
                                                            if t["analyses_rows"] != 1][:3]
     # The three stores agree on the set of files and (graph vs Postgres) on each key.
-    assert set(settled.graph) == expected_ids and settled.redis_ids == expected_ids
+    assert set(settled.graph) == expected_ids and set(settled.redis_states) == expected_ids
     mismatched = {t["file_id"]: (t["camelot"], settled.graph[t["file_id"]]) for t in tracks
                   if [t["camelot"]] != settled.graph[t["file_id"]]}
     assert not mismatched, dict(list(mismatched.items())[:5])

@@ -57,18 +57,32 @@ class Target:
     bootstrap: str
     replication_factor: int
     figures: dict[str, Any] = field(default_factory=dict)
+    # The degraded pass: this node is down while measuring, but topics at RF 3 can only be
+    # created with every broker up (creation refuses more replicas than live brokers).
+    down: int | None = None
+    paths: Any = None
+
+    async def create_topics(self, **kwargs: Any) -> None:
+        if self.down is not None:
+            await asyncio.to_thread(manager.up, self.paths, [f"kafka-{self.down}"], print, 3)
+        try:
+            await ensure_topics(self.bootstrap, PARTITIONS,
+                                replication_factor=self.replication_factor, **kwargs)
+        finally:
+            if self.down is not None:
+                await asyncio.to_thread(manager.down, self.paths, [f"kafka-{self.down}"],
+                                        print, 3)
 
     def worker_env(self) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "TRACKTION_TRACING": "off",
                 "KAFKA_REPLICATION_FACTOR": str(self.replication_factor)}
 
 
-async def produce_latency(bootstrap: str, rf: int, n: int) -> dict[str, float]:
+async def produce_latency(target: Target, n: int) -> dict[str, float]:
     """Milliseconds from send() to acknowledgement, records paced at RATE_PER_S."""
     topic = f"bench.latency.{new_prefix('lat')}"
-    await ensure_topics(bootstrap, PARTITIONS, specs=[TopicSpec(topic, "latency probe")],
-                        replication_factor=rf)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+    await target.create_topics(specs=[TopicSpec(topic, "latency probe")])
+    producer = AIOKafkaProducer(bootstrap_servers=target.bootstrap, acks="all",
                                 enable_idempotence=True, linger_ms=5)
     await producer.start()
     latencies: list[float] = []
@@ -93,8 +107,7 @@ async def produce_latency(bootstrap: str, rf: int, n: int) -> dict[str, float]:
 async def bridge_rate(target: Target, n: int) -> float:
     s = get_settings()
     prefix = new_prefix("kb")
-    await ensure_topics(target.bootstrap, PARTITIONS, Namespace(prefix),
-                        replication_factor=target.replication_factor)
+    await target.create_topics(ns=Namespace(prefix))
     try:
         await fill_queue(s.rabbitmq_url, prefix, make_events(n))
         return await drain_with_bridge(s.rabbitmq_url, target.bootstrap, prefix, n)
@@ -111,8 +124,7 @@ async def end_to_end(target: Target, files: list[Any]) -> dict[str, Any]:
 
     s = get_settings()
     prefix = new_prefix("ke")
-    await ensure_topics(target.bootstrap, PARTITIONS, Namespace(prefix),
-                        replication_factor=target.replication_factor)
+    await target.create_topics(ns=Namespace(prefix))
     procs = [bench_worker(role, prefix, target.worker_env(), name=f"{role}-{target.name}")
              for role in ("bridge", "analysis", "projections")]
     redis = connect(s.redis_url)
@@ -139,7 +151,7 @@ async def end_to_end(target: Target, files: list[Any]) -> dict[str, Any]:
 async def measure(target: Target, args: argparse.Namespace, files: list[Any]) -> None:
     print(f"[{target.name}] produce latency", flush=True)
     target.figures["produce_latency_acks_all"] = await produce_latency(
-        target.bootstrap, target.replication_factor, args.latency_records)
+        target, args.latency_records)
     print(f"[{target.name}] bridge", flush=True)
     target.figures["bridge_events_per_s"] = round(await bridge_rate(target, args.events))
     if not args.skip_e2e:
@@ -183,7 +195,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await measure(target, args, files)
             passes[target.name] = target
         await asyncio.to_thread(manager.down, paths, ["kafka-3"], print, 3)
-        degraded = Target("cluster_one_down", cluster_bootstrap(3), 3)
+        degraded = Target("cluster_one_down", cluster_bootstrap(3), 3, down=3, paths=paths)
         await measure(degraded, args, files)
         passes[degraded.name] = degraded
         again = Target("single_again", single, 1)

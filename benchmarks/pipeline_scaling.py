@@ -48,16 +48,10 @@ LAYOUTS: dict[str, list[int]] = {"1x1": [1], "2x1": [1, 1], "1x2": [2]}
 
 
 async def group_members(bootstrap: str, group: str) -> tuple[str, int]:
-    from aiokafka.admin import AIOKafkaAdminClient
+    from infra.kafka_groups import describe_group
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (response,) = await admin.describe_consumer_groups([group])
-        (described,) = response.to_object()["groups"]
-    finally:
-        await admin.close()
-    return described["state"], len(described["members"])
+    described = await describe_group(bootstrap, group, timeout_ms=40_000)
+    return described.state, len(described.members)
 
 
 async def run_layout(name: str, files: list[Path], partitions: int) -> dict[str, Any]:

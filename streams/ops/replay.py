@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
-
+from infra.kafka_groups import describe_group
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
 from schemas.namespace import Namespace
@@ -38,14 +37,8 @@ class ReplayResult:
 
 
 async def group_members(bootstrap: str, group: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        responses = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
-    return sum(len(g["members"]) for r in responses for g in r.to_object()["groups"]
-               if g["group"] == group)
+    # aiokafka's default request timeout, as before describe_group existed.
+    return len((await describe_group(bootstrap, group, timeout_ms=40_000)).members)
 
 
 async def replay_store(settings: Settings, ns: Namespace, store: str,

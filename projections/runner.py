@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import structlog
@@ -179,6 +180,7 @@ class ProjectionRunner(Generic[I]):
         fetched = await self.consumer.getmany(timeout_ms=self.batch_timeout_ms,
                                               max_records=self.batch_size)
         if generation != self._generation or not self._settled.is_set():
+            self._give_back(fetched)
             return 0
         batch = decode_records(fetched.values(), self._checkpoints, self.stop_before)
         self._trace_headers = traced_headers(fetched.values())
@@ -195,6 +197,18 @@ class ProjectionRunner(Generic[I]):
         PROJECTION_LAG.labels(projection=self.name).set(
             positions.lag(self.consumer, self._checkpoints))
         return written
+
+    def _give_back(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """Undo a fetch that a rebalance overtook: its partitions resume where the store says.
+
+        A rebalance that lands while getmany waits seeks the new assignment, and the fetch
+        then reads from that seek: the positions have moved past records we are about to
+        drop. Unless they are put back, that range of the partition is never projected.
+        """
+        owned = self.consumer.assignment()
+        for tp, records in fetched.items():
+            if records and tp in owned:
+                self.consumer.seek(tp, self._checkpoints.get((tp.topic, tp.partition), -1) + 1)
 
     async def _wait_settled(self) -> bool:
         if not self._settled.is_set():
@@ -356,8 +370,15 @@ class ProjectionRunner(Generic[I]):
         self.checkpoints_error = None
         self._generation += 1
         self._settled.set()
+        # Where each partition resumes, and what is held paused: what a stalled or skipped
+        # partition is diagnosed from.
         log.info("projection_partitions_assigned", projection=self.name,
-                 partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+                 partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned),
+                 from_offsets={f"{tp.topic}[{tp.partition}]": stored.get((tp.topic, tp.partition),
+                                                                         -1) + 1
+                               for tp in sorted(assigned)},
+                 paused=sorted(f"{tp.topic}[{tp.partition}]" for tp in consumer.paused()),
+                 pending=self._pending is not None)
 
     async def _load_checkpoints(self) -> Checkpoints:
         """The store's checkpoints, retried through the breaker up to the deadline."""

@@ -164,6 +164,7 @@ class Settled:
     graph: dict[str, list[str]]
     redis_states: dict[str, str]
     history: dict[str, list[str]]
+    checkpoints: dict[str, int]  # "projection topic[partition]" -> offset, in Postgres
 
     @property
     def completions(self) -> Counter[str]:
@@ -187,7 +188,19 @@ async def settle(settings: Settings, redis: Any, prefix: str, batches: dict[str,
     for cid in batches:
         redis_states |= dict(await read_file_states(redis, f"{prefix}:", cid, limit=10**6))
     history = await analysis_history(bootstrap or settings.kafka_bootstrap_servers, prefix)
-    return Settled(done, tracks, graph, redis_states, history)
+    return Settled(done, tracks, graph, redis_states, history,
+                   await postgres_checkpoints(settings, prefix))
+
+
+async def postgres_checkpoints(settings: Settings, schema: str) -> dict[str, int]:
+    """Every projection's stored position per partition (for diagnosis of a stuck file)."""
+    conn = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        rows = await conn.fetch(f'SELECT projection, topic, partition, "offset" '
+                                f"FROM {schema}.projection_checkpoints ORDER BY 1, 2, 3")
+    finally:
+        await conn.close()
+    return {f"{r['projection']} {r['topic']}[{r['partition']}]": r["offset"] for r in rows}
 
 
 def assert_exactly_once(settled: Settled, expected_ids: set[str]) -> None:
@@ -206,7 +219,8 @@ def assert_exactly_once(settled: Settled, expected_ids: set[str]) -> None:
     assert {t["file_id"] for t in tracks} == expected_ids
     stuck = {t["file_id"]: (t["status"], settled.history.get(t["file_id"]))
              for t in tracks if t["status"] != "analysed" or not t["current_analysis_id"]}
-    assert not stuck, f"tracks not analysed, with their analysis events: {stuck}"
+    assert not stuck, (f"tracks not analysed, with their analysis events: {stuck}; "
+                       f"stored positions: {settled.checkpoints}")
     per_file = Counter(t["analysis_file_id"] for t in tracks)
     assert per_file == dict.fromkeys(expected_ids, 1)
     assert all(t["analyses_rows"] == 1 for t in tracks), [t for t in tracks

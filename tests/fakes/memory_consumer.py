@@ -73,14 +73,19 @@ class MemoryConsumer:
         self._assigned: set[TopicPartition] = set()
         self._paused: set[TopicPartition] = set()
         self._positions: dict[TopicPartition, int] = {}
-        self._in_flight: list[Hook] = []
+        self._in_flight: list[tuple[Hook, bool]] = []
 
     # ------------------------------------------------------------ test controls
 
-    def during_next_fetch(self, hook: Hook) -> None:
-        """Run `hook` (say, a rebalance) while the next `getmany` is in flight, after it has
-        read its records: the fetch then returns what it read before the hook ran."""
-        self._in_flight.append(hook)
+    def during_next_fetch(self, hook: Hook, *, read_first: bool = True) -> None:
+        """Run `hook` (say, a rebalance) while the next `getmany` is in flight.
+
+        `read_first`: the fetch has read its records before the hook ran and returns those.
+        Otherwise the fetch was still waiting: it reads once the hook is done, from the
+        positions the hook left (aiokafka's case when a rebalance lands during the wait:
+        the records come from the new seek, and the positions move past them).
+        """
+        self._in_flight.append((hook, read_first))
 
     async def begin_rebalance(self) -> None:
         """The first half of an eager rebalance: every partition is revoked.
@@ -130,10 +135,13 @@ class MemoryConsumer:
                       ) -> dict[TopicPartition, Sequence[MemoryRecord]]:
         if not self.started or self.stopped:
             raise RuntimeError("consumer not running")
-        fetched = self._read(max_records)
         hooks, self._in_flight = self._in_flight, []
-        for hook in hooks:
+        read_first = all(first for _, first in hooks)
+        fetched = self._read(max_records) if read_first else {}
+        for hook, _ in hooks:
             await hook()
+        if not read_first:
+            fetched = self._read(max_records)
         if not fetched and not hooks:
             await asyncio.sleep(timeout_ms / 1000)  # a real poll blocks when nothing is there
         return fetched

@@ -120,6 +120,26 @@ async def test_a_fetch_in_flight_across_a_rebalance_is_dropped(
     await h.runner.stop()
 
 
+async def test_records_read_after_a_rebalance_in_flight_are_fetched_again(
+        harness: Callable[..., Harness]) -> None:
+    """A rebalance lands while getmany waits; the fetch then reads from the callback's seek,
+    which moves the positions past what it returns. Dropping those records (the generation
+    guard) must give them back, or the partition resumes past them and they are never
+    projected (found on the cluster: a member's partitions taken over after its SIGKILL)."""
+    h = harness(filled_log())
+    await h.runner.start()
+    assert await h.runner.step() == 10  # both partitions written to 4
+    for p in (0, 1):
+        for i in range(5, 8):
+            h.consumer.log.append(TOPIC, p, discovered(p * 100 + i))
+    h.consumer.during_next_fetch(lambda: h.consumer.rebalance({P0, P1}), read_first=False)
+    assert await h.runner.step() == 0  # read after the seek, dropped by the guard
+    assert await h.runner.run_until_caught_up(timeout_s=5) == 6
+    assert h.files_written() == {f"file-{p * 100 + i:04d}" for p in (0, 1) for i in range(8)}
+    assert h.writer.positions[h.runner.name] == {(TOPIC, 0): 7, (TOPIC, 1): 7}
+    await h.runner.stop()
+
+
 async def test_a_fetch_in_flight_while_a_rebalance_is_half_done_is_dropped(
         harness: Callable[..., Harness]) -> None:
     """The settled guard: partitions revoked, the new assignment not yet seeked."""

@@ -15,7 +15,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,16 +79,6 @@ def bench_worker(role: str, prefix: str, env: dict[str, str] | None = None,
               if "BENCH_FAUST_OVERRIDES" in {**os.environ, **(env or {})} else WORKER_MODULE)
     return WorkerProcess(role, prefix, LOG_DIR / f"{prefix}-{name}.log", env=env,
                          port=free_port(), module=module, name=name)
-
-
-async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout_s: float,
-                     interval_s: float = 0.25) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await predicate():
-            return True
-        await asyncio.sleep(interval_s)
-    return False
 
 
 def request_event(infos: list[Any], i: int, tag: str, cid: str,

@@ -49,7 +49,6 @@ from benchmarks.pipeline_common import (
     projected_counts,
     request_event,
     short_clips,
-    wait_until,
 )
 from benchmarks.pipeline_procs import (
     TreeMonitor,
@@ -59,6 +58,7 @@ from benchmarks.pipeline_procs import (
     service_rss_mb,
     top_consumers,
 )
+from infra.polling import poll_until
 from streams.ops.worker_process import WorkerProcess
 
 LAG_RISE_S = 10.0
@@ -292,7 +292,7 @@ async def burst(n: int, interval_s: float, timeout_s: float) -> dict[str, Any]:
                       f"lag={samples[-1].lag}", file=sys.stderr, flush=True)
             return "projected" in marks
 
-        finished = await wait_until(tick, timeout_s, 0.5)
+        finished = await poll_until(tick, timeout_s, 0.5) is not None
         samples.append(await sample(t0, n, pipe, gauges))
         after = machine_window()
         progress = await read_batch(redis, f"{prefix}:", cid)
@@ -432,7 +432,7 @@ async def sustained(rate: float, duration_s: float, warmup_s: float, interval_s:
             return pipe.analysed + pipe.failed >= total
 
         t_end = time.monotonic()
-        all_done = await wait_until(drained, drain_timeout_s, 0.5)
+        all_done = await poll_until(drained, drain_timeout_s, 0.5) is not None
         drain_s = time.monotonic() - t_end
         windows = latency_windows(published_at, pipe, t0_wall)
     finally:

@@ -41,7 +41,6 @@ from benchmarks.pipeline_common import (
     pg_connect,
     publish_requests,
     short_clips,
-    wait_until,
 )
 from benchmarks.pipeline_procs import (
     TreeMonitor,
@@ -50,6 +49,7 @@ from benchmarks.pipeline_procs import (
     machine_cpu_delta,
     top_consumers,
 )
+from infra.polling import poll_until
 from schemas.status import TrackStatus
 
 RSS_TARGET_MB = 500
@@ -96,7 +96,7 @@ async def memory_backlog(events: int, duration_s: float, partitions: int) -> dic
         async def all_done() -> bool:
             return len(completions.done) + completions.failed >= events
 
-        drained = await wait_until(all_done, duration_s, 0.5)
+        drained = await poll_until(all_done, duration_s, 0.5) is not None
         window = time.monotonic() - t0
         monitor.stop()
         cpu1, load1, snap1 = machine_cpu(), load_avg(), cpu_snapshot()
@@ -184,7 +184,7 @@ async def priority_latency(backlog: int, probes: int, partitions: int, files: li
         async def under_way() -> bool:
             return len(completions.done) >= 10
 
-        await wait_until(under_way, 300, 0.5)
+        await poll_until(under_way, 300, 0.5)
         load0 = load_avg()
         t_probes, done_before_probes = time.monotonic(), len(completions.done)
         for i in range(probes):
@@ -200,7 +200,7 @@ async def priority_latency(backlog: int, probes: int, partitions: int, files: li
                 status, event_s = await _analysed(prefix, fid)
                 return status == TrackStatus.ANALYSED
 
-            ok = await wait_until(analysed, probe_timeout_s, 0.05)
+            ok = await poll_until(analysed, probe_timeout_s, 0.05) is not None
             results.append({"probe": i, "analysed": ok,
                              "publish_to_postgres_analysed_s": round(time.time() - t0, 2),
                              "publish_to_completed_event_s": event_s,

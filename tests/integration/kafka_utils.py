@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
 
 from infra.kafka_admin import partition_ids
+from infra.polling import Predicate, poll_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,15 +72,10 @@ def stack_service(action: str, service: str, timeout_s: float = 300) -> float:
     return time.monotonic() - started
 
 
-async def wait_until(predicate, timeout_s: float, interval: float = 0.5) -> bool:  # type: ignore[no-untyped-def]
-    """Poll `predicate` (plain or async) until it is true; False past the timeout."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = predicate()
-        if await result if inspect.isawaitable(result) else result:
-            return True
-        await asyncio.sleep(interval)
-    return False
+async def wait_until(predicate: Predicate, timeout_s: float, interval: float = 0.5) -> bool:
+    """Whether `predicate` (plain or async) held within `timeout_s`: `poll_until` as a bool,
+    for `assert await wait_until(...), message`, whose message is built only on failure."""
+    return await poll_until(predicate, timeout_s, interval) is not None
 
 
 async def produce_events(bootstrap: str, prefix: str, events: list[Any]) -> None:

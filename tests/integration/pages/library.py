@@ -3,18 +3,20 @@ failures) and a real projections worker serving the pages over it, in its own na
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from infra.polling import poll_or_fail
 from projections.postgres.queries import KeyFilter
 from schemas.codec import AnyEvent
 from schemas.file_events import FileInfo, Tags
@@ -98,19 +100,25 @@ def start_worker(prefix: str, port: int, log: Path) -> subprocess.Popen[bytes]:
         stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, "LOG_FORMAT": "json"})
 
 
-def wait_until(check: Any, timeout: float, what: str, worker: subprocess.Popen[bytes],
-               log: Path) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
+async def poll_worker_or_fail(check: Callable[[], object], timeout: float, what: str,
+                              worker: subprocess.Popen[bytes], log: Path) -> None:
+    """`poll_or_fail` on the blocking `check` (run in a thread, off the event loop) while
+    `worker` lives; a dead worker fails at once, with the tail of its log."""
+    last: object = None
+
+    def attempt() -> bool:
+        nonlocal last
+        try:
+            last = check()
+        except OSError as exc:  # the worker is still starting: its port is not open yet
+            last = exc
+            return False
+        return bool(last)
+
+    def alive() -> None:
         if worker.poll() is not None:
             raise AssertionError(f"worker exited ({worker.returncode}) waiting for {what}: "
                                  f"{log.read_text()[-2000:]}")
-        try:
-            last = check()
-            if last:
-                return last
-        except OSError as exc:
-            last = exc
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+    await poll_or_fail(lambda: asyncio.to_thread(attempt), timeout,
+                       lambda: f"{what} (last: {last!r})", interval_s=0.3, alive=alive)

@@ -38,9 +38,9 @@ from tests.integration.pages.library import (
     get_json,
     library_events,
     outcome_events,
+    poll_worker_or_fail,
     start_worker,
     track_spec,
-    wait_until,
 )
 
 SERVICES = ("kafka", "postgres", "neo4j", "redis")
@@ -85,7 +85,7 @@ async def site(settings: Settings) -> AsyncIterator[Site]:
                 {"track": analysed[0]["file_id"], "limit": "3"}))
             return bool(mix["candidates"])
 
-        await asyncio.to_thread(wait_until, caught_up, 120, "the projections", worker, log)
+        await poll_worker_or_fail(caught_up, 120, "the projections", worker, log)
         yield Site(base, prefix, lib, live)
     finally:
         worker.terminate()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
+from infra.polling import poll_or_fail
 from infra.settings import Settings
 from projections.base import Positioned, ProjectionSpec
 from projections.breaker import BreakerConfig
@@ -38,6 +38,7 @@ from tests.integration.kafka_utils import stack_service
 from tests.unit.schemas.samples import FEATURES
 
 SERVICES = ("kafka", "postgres")  # the conftest fails loudly if one is down
+POLL_S = 0.05  # in-memory counters, cheap to read; the crash test must cancel mid-corpus
 
 pytestmark = pytest.mark.integration
 
@@ -194,14 +195,6 @@ async def checkpoints(settings: Settings, schema: str) -> dict[tuple[str, int], 
     return {(r["topic"], r["partition"]): r["offset"] for r in rows}
 
 
-async def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 async def schemas(settings: Settings, uid: str) -> AsyncIterator[Callable[[str], str]]:
     """Names schemas `t_<uid>_<label>` for this test and drops them afterwards."""
@@ -331,7 +324,8 @@ async def test_cancelled_runner_restarts_to_the_same_state(
     schema, group = schemas("crash"), f"test.pg.{uid}.crash"
     first = runner_for(settings, schema, baseline.topics, group, batch_size=100)
     task = asyncio.create_task(first.run())
-    await wait_until(lambda: first.applied >= 3000 or task.done(), 120, "3000 events applied")
+    await poll_or_fail(lambda: first.applied >= 3000 or task.done(), 120, "3000 events applied",
+                       interval_s=POLL_S)
     task.cancel()  # a crash: mid-batch, nothing finished or committed on the way out
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -366,13 +360,15 @@ async def test_breaker_opens_pauses_and_recovers_without_loss(
     with capture_logs() as logs:
         task = asyncio.create_task(runner.run())
         await produce(settings, topics, before)
-        await wait_until(lambda: runner.applied == len(before), 60, "first half applied")
+        await poll_or_fail(lambda: runner.applied == len(before), 60, "first half applied",
+                           interval_s=POLL_S)
         written = await checkpoints(settings, schema)
 
         stack_service("down", "postgres")
         try:
             await produce(settings, topics, during)
-            await wait_until(lambda: runner.state == "open", 30, "breaker open")
+            await poll_or_fail(lambda: runner.state == "open", 30, "breaker open",
+                               interval_s=POLL_S)
             assert breaker_gauge(dependency) == 1.0
             assert runner.consumer.paused() == runner.consumer.assignment()
             await asyncio.sleep(4)  # stays down across at least one failed half-open trial
@@ -380,7 +376,8 @@ async def test_breaker_opens_pauses_and_recovers_without_loss(
             await _assert_kafka_offsets_at_most(runner, written)  # ... and uncommitted
         finally:
             stack_service("up", "postgres")
-        await wait_until(lambda: runner.applied == len(events), 60, "second half applied")
+        await poll_or_fail(lambda: runner.applied == len(events), 60, "second half applied",
+                           interval_s=POLL_S)
         assert runner.state == "closed" and breaker_gauge(dependency) == 0.0
         assert not runner.consumer.paused()
         await runner.stop()

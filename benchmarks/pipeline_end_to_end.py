@@ -45,7 +45,6 @@ from benchmarks.pipeline_common import (
     percentiles,
     pg_latencies,
     projected_counts,
-    wait_until,
 )
 from benchmarks.pipeline_procs import (
     TreeMonitor,
@@ -56,6 +55,7 @@ from benchmarks.pipeline_procs import (
     service_cpu_delta,
     top_consumers,
 )
+from infra.polling import poll_until
 
 TARGETS = {"files_per_hour": 8000, "pipeline_over_naive": 6.0,
            "pipeline_over_decode_limit": 0.35}
@@ -113,7 +113,7 @@ async def _publish_and_wait(window: _Window, files: list[Path], prefix: str,
             window.counts = await projected_counts(prefix)
             return window.counts == (len(files), len(files))
 
-        window.complete = await wait_until(all_projected, 120, 0.2)
+        window.complete = await poll_until(all_projected, 120, 0.2) is not None
         window.t_all = time.monotonic()
     finally:
         if tracing:

@@ -29,10 +29,10 @@ from benchmarks.pipeline_common import (
     open_sink,
     projected_counts,
     request_event,
-    wait_until,
 )
 from benchmarks.pipeline_load import Pipeline, file_infos, machine_window, noise
 from benchmarks.projection_postgres import make_events, produce
+from infra.polling import poll_until
 
 RSS_BOUND_MB = 500
 
@@ -123,7 +123,7 @@ async def run(files: int, duration_s: float) -> dict[str, Any]:
             counts = await projected_counts(prefix)
             return min(counts) >= files
 
-        full = await wait_until(read_models_full, 300, 1.0)
+        full = await poll_until(read_models_full, 300, 1.0) is not None
         t_full = time.monotonic() - t0
         await asyncio.sleep(duration_s)
         stop.set()

@@ -34,7 +34,6 @@ from benchmarks.pipeline_common import (
     long_corpus,
     new_prefix,
     publish_requests,
-    wait_until,
 )
 from benchmarks.pipeline_procs import (
     TreeMonitor,
@@ -43,6 +42,7 @@ from benchmarks.pipeline_procs import (
     machine_cpu_delta,
     top_consumers,
 )
+from infra.polling import poll_until
 
 LAYOUTS: dict[str, list[int]] = {"1x1": [1], "2x1": [1, 1], "1x2": [2]}
 
@@ -77,7 +77,7 @@ async def run_layout(name: str, files: list[Path], partitions: int) -> dict[str,
                                                  f"{prefix}-analysis")
             return state == "Stable" and members == len(procs)
 
-        stable = await wait_until(joined, 90, 0.5)
+        stable = await poll_until(joined, 90, 0.5) is not None
         completions.start()
         monitor = TreeMonitor({p.name: p.pid for p in procs})
         cpu0, load0, snap0 = machine_cpu(), load_avg(), cpu_snapshot()
@@ -90,7 +90,7 @@ async def run_layout(name: str, files: list[Path], partitions: int) -> dict[str,
         async def finished() -> bool:
             return len(completions.done) + completions.failed >= len(files)
 
-        await wait_until(finished, 1800, 0.1)
+        await poll_until(finished, 1800, 0.1)
         wall = time.monotonic() - t0
         monitor.stop()
         cpu1, load1, snap1 = machine_cpu(), load_avg(), cpu_snapshot()

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.kafka_admin import PartitionState, describe_quorum, partition_states
+from infra.kafka_admin import PartitionState, describe_quorum
 from infra.kafka_groups import GroupState, describe_group
+from infra.polling import Predicate, poll_until
 from infra.settings import Settings
 from projections.redis.progress import BatchProgress
 from projections.redis.side_writes import record_expected_total
@@ -34,10 +35,10 @@ from tests.e2e.batch import (
     wait_for_progress,
     wait_ready,
 )
-from tests.integration.cluster.support import SIZE, Cluster
+from tests.integration.cluster.leadership import Slot, in_every_isr, led_elsewhere, partitions
+from tests.integration.cluster.support import SIZE, Cluster, without
 
 PARTITIONS = 6
-Slot = tuple[str, int]
 
 
 def file_ids(files: Iterable[Path]) -> set[str]:
@@ -45,40 +46,14 @@ def file_ids(files: Iterable[Path]) -> set[str]:
             for root, path in iter_audio_files(list(files))}
 
 
-def node_address(node: int) -> str:
-    return f"127.0.0.1:{19091 + node}"
+async def wait_for(check: Predicate, timeout_s: float, interval: float = 0.2) -> float | None:
+    """Seconds, to a tenth (as the failure tests print them), until `check()` holds; None if
+    not within `timeout_s`."""
+    return _tenths(await poll_until(check, timeout_s, interval))
 
 
-def without(*nodes: int) -> str:
-    """A bootstrap list of the cluster's other nodes (so no request waits on a dead one)."""
-    return ",".join(node_address(n) for n in range(1, SIZE + 1) if n not in nodes)
-
-
-async def partitions(bootstrap: str, topics: list[str]) -> dict[Slot, PartitionState] | None:
-    """Every partition of `topics` as the cluster's metadata reports it; None on failure."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-    try:
-        await asyncio.wait_for(admin.start(), timeout=5)
-        described = await asyncio.wait_for(admin.describe_topics(topics), timeout=5)
-    except Exception:
-        return None
-    finally:
-        await admin.close()
-    if any(d.get("error_code") for d in described):
-        return None
-    return {(d["topic"], p.partition): p for d in described for p in partition_states(d)}
-
-
-async def wait_for(check: Any, timeout_s: float, interval: float = 0.2) -> float | None:
-    """Seconds until the async `check()` is true, None if not within `timeout_s`."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        if await check():
-            return round(time.monotonic() - started, 1)
-        await asyncio.sleep(interval)
-    return None
+def _tenths(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
 
 
 @dataclass
@@ -166,19 +141,12 @@ class ClusterPipeline:
 
     async def led_elsewhere(self, slots: set[Slot], dead: int) -> float | None:
         """Seconds until every partition in `slots` has a live leader other than `dead`."""
-        async def moved() -> bool:
-            now = await partitions(without(dead), self.topics)
-            return now is not None and all(now[s].leader not in (dead, -1) for s in slots)
-
-        return await wait_for(moved, 60)
+        return _tenths(await led_elsewhere(without(dead), self.topics, slots, dead))
 
     async def back_in_isr(self, node: int, timeout_s: float = 120) -> float | None:
         """Seconds until `node` is in the ISR of every partition of this namespace."""
-        async def rejoined() -> bool:
-            now = await partitions(self.cluster.bootstrap, self.topics)
-            return now is not None and all(node in p.isr for p in now.values())
-
-        return await wait_for(rejoined, timeout_s, 0.5)
+        return _tenths(await in_every_isr(self.cluster.bootstrap, self.topics, node,
+                                          timeout_s=timeout_s))
 
     async def group(self, group: str) -> GroupState | None:
         try:

@@ -18,6 +18,15 @@ REPO = Path(__file__).resolve().parents[3]
 SIZE = 3
 
 
+def node_address(node: int) -> str:
+    return f"127.0.0.1:{19091 + node}"
+
+
+def without(*nodes: int) -> str:
+    """A bootstrap list of the cluster's other nodes (so no request waits on a dead one)."""
+    return ",".join(node_address(n) for n in range(1, SIZE + 1) if n not in nodes)
+
+
 def progress(message: str) -> None:
     print(f"[cluster] {message}", flush=True)
 

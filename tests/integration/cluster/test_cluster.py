@@ -17,17 +17,12 @@ from collections import Counter
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from infra.kafka_admin import (
-    PartitionState,
-    TopicSetupError,
-    describe_quorum,
-    ensure_topics,
-    partition_states,
-)
+from infra.kafka_admin import TopicSetupError, describe_quorum, ensure_topics
 from infra.stack import manager
 from schemas.namespace import Namespace
 from schemas.topics import TopicSpec, catalogue
-from tests.integration.cluster.support import SIZE, Cluster
+from tests.integration.cluster.leadership import in_every_isr, led_elsewhere, partitions
+from tests.integration.cluster.support import SIZE, Cluster, without
 from tests.integration.kafka_utils import read_topic
 
 SERVICES = ()  # nothing of the single-broker stack is needed
@@ -35,27 +30,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.cluster, pytest.mark.timeout(240)]
 
 RECORDS = 5_000
 FAILOVER_LIMIT_S = 15.0
-
-
-async def topic_partitions(bootstrap: str, topic: str) -> dict[int, PartitionState]:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-    await admin.start()
-    try:
-        (info,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    assert not info.get("error_code"), info
-    return {p.partition: p for p in partition_states(info)}
-
-
-async def poll_partitions(bootstrap: str, topic: str) -> dict[int, PartitionState] | None:
-    """As topic_partitions, None while the request fails (it may go to the dead node)."""
-    try:
-        return await asyncio.wait_for(topic_partitions(bootstrap, topic), timeout=5)
-    except Exception:
-        return None
 
 
 async def test_three_voters_a_leader_and_status(cluster: Cluster) -> None:
@@ -140,11 +114,12 @@ async def test_broker_killed_mid_write(cluster: Cluster, uid: str) -> None:
     topic = f"cluster.kill.{uid}"
     await ensure_topics(cluster.bootstrap, 6, specs=[TopicSpec(topic, "broker kill test")],
                         replication_factor=3)
-    before = await topic_partitions(cluster.bootstrap, topic)
+    before = await partitions(cluster.bootstrap, [topic])
+    assert before is not None, f"cannot describe {topic}"
     victim, _ = Counter(p.leader for p in before.values()).most_common(1)[0]
-    led = {n for n, p in before.items() if p.leader == victim}
+    led = {slot for slot, p in before.items() if p.leader == victim}
     quorum_leader = (await describe_quorum(cluster.bootstrap)).leader_id
-    survivors = ",".join(f"127.0.0.1:{19091 + n}" for n in (1, 2, 3) if n != victim)
+    survivors = without(victim)
     (pid,) = cluster.node(victim).pids()
 
     producer = AIOKafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all",
@@ -164,8 +139,9 @@ async def test_broker_killed_mid_write(cluster: Cluster, uid: str) -> None:
                 acked_at_kill = sum(f.done() for f in futures)
                 os.kill(pid, signal.SIGKILL)
                 killed_at = time.monotonic()
-                watcher = asyncio.create_task(new_leaders_after(survivors, topic, led, victim,
-                                                                killed_at))
+                # Timed from the kill, not from the watcher's first poll.
+                watcher = asyncio.create_task(led_elsewhere(survivors, [topic], led, victim,
+                                                            since=killed_at))
         await asyncio.wait_for(asyncio.gather(*futures), timeout=90)  # raises if one failed
         produced_s = time.monotonic() - killed_at
         assert watcher is not None
@@ -192,13 +168,8 @@ async def test_broker_killed_mid_write(cluster: Cluster, uid: str) -> None:
     up = await asyncio.to_thread(cluster.cli, "stack", "up", f"kafka-{victim}")
     assert up.returncode == 0, up.stderr
     restart_s = time.monotonic() - started
-    rejoined_s = None
-    while time.monotonic() - started < 90:
-        now = await poll_partitions(cluster.bootstrap, topic)
-        if now and all(victim in p.isr for p in now.values()):
-            rejoined_s = time.monotonic() - started
-            break
-        await asyncio.sleep(0.5)
+    rejoined_s = await in_every_isr(cluster.bootstrap, [topic], victim, timeout_s=90,
+                                    since=started)
     print(f"[cluster] `stack up kafka-{victim}` after the kill: {restart_s:.1f} s; back in the "
           f"ISR of all 6 partitions after {_secs(rejoined_s)}")
     assert rejoined_s is not None, f"kafka-{victim} did not rejoin every ISR in 90 s"
@@ -208,15 +179,3 @@ async def test_broker_killed_mid_write(cluster: Cluster, uid: str) -> None:
 
 def _secs(value: float | None) -> str:
     return "never" if value is None else f"{value:.1f} s"
-
-
-async def new_leaders_after(bootstrap: str, topic: str, led: set[int], victim: int,
-                            killed_at: float) -> float | None:
-    """Seconds from the kill until every partition `victim` led has another leader, as the
-    survivors' metadata reports it; None if not within a minute."""
-    while time.monotonic() - killed_at < 60:
-        now = await poll_partitions(bootstrap, topic)
-        if now and all(now[n].leader not in (victim, -1) for n in led):
-            return time.monotonic() - killed_at
-        await asyncio.sleep(0.2)
-    return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import aiohttp
 import asyncpg
 from neo4j import AsyncGraphDatabase
 
+from infra.polling import poll_or_fail
 from infra.settings import Settings
 from projections.redis.progress import (
     BatchProgress,
@@ -84,18 +85,31 @@ async def batch_done(redis: Any, prefix: str, cid: str,
 async def wait_for_progress(redis: Any, prefix: str, cid: str, finished: int,
                             workers: dict[str, WorkerProcess]) -> BatchProgress:
     """Poll until at least `finished` files of the batch are done; the progress then."""
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        assert_alive(workers)
+    progress: BatchProgress | None = None
+
+    async def enough() -> bool:
+        nonlocal progress
         progress = await read_batch(redis, f"{prefix}:", cid)
-        if progress is not None and progress.finished >= finished:
-            return progress
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"fewer than {finished} files finished within 900 s")
+        return progress is not None and progress.finished >= finished
+
+    await poll_or_fail(enough, 900, lambda: f"{finished} files of batch {cid} to finish "
+                       f"(last: {progress})", alive=lambda: assert_alive(workers))
+    assert progress is not None
+    return progress
+
+
+class Unsettled(AssertionError):
+    """A read model short of the batches when its wait ran out. `file_ids` are the files it
+    holds unfinished; those it has no row for at all are only counted in the message."""
+
+    def __init__(self, message: str, file_ids: Iterable[str]) -> None:
+        super().__init__(message)
+        self.file_ids = sorted(file_ids)
 
 
 async def settled_postgres(settings: Settings, schema: str, count: int) -> list[dict[str, Any]]:
-    """Tracks joined to their current analysis, once `count` files are analysed."""
+    """Tracks joined to their current analysis, once `count` files are analysed; Unsettled
+    if not within 120 s."""
     conn = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
     sql = (f"SELECT t.file_id, t.status, t.camelot, t.current_analysis_id, "
            f"a.file_id AS analysis_file_id, "
@@ -103,23 +117,36 @@ async def settled_postgres(settings: Settings, schema: str, count: int) -> list[
            f"AS analyses_rows FROM {schema}.tracks t "
            f"LEFT JOIN {schema}.analyses a ON a.analysis_id = t.current_analysis_id")
     rows: list[dict[str, Any]] = []
+
+    def unfinished() -> dict[str, str]:
+        return {r["file_id"]: r["status"] for r in rows if not r["analysis_file_id"]}
+
     try:
         async def settled() -> bool:
             nonlocal rows
             rows = [dict(r) for r in await conn.fetch(sql)]
             return len(rows) >= count and all(r["analysis_file_id"] for r in rows)
 
-        await wait_until(settled, 120)
+        await poll_or_fail(settled, 120, lambda: (
+            f"PostgreSQL schema {schema} to hold {count} tracks with their current analysis "
+            f"(last: {len(rows)} tracks; without one, with their status: {unfinished()})"))
+    except AssertionError as timeout:
+        raise Unsettled(str(timeout), unfinished()) from timeout
     finally:
         await conn.close()
     return rows
 
 
 async def settled_neo4j(settings: Settings, ns: str, count: int) -> dict[str, list[str]]:
-    """file_id -> camelot of every IN_KEY edge, once `count` tracks have at least one."""
+    """file_id -> camelot of every IN_KEY edge, once `count` tracks have at least one;
+    Unsettled if not within 120 s."""
     driver = AsyncGraphDatabase.driver(settings.neo4j_uri,
                                        auth=(settings.neo4j_user, settings.neo4j_password))
     graph: dict[str, list[str]] = {}
+
+    def keyless() -> list[str]:
+        return [file_id for file_id, keys in graph.items() if not keys]
+
     try:
         async def settled() -> bool:
             nonlocal graph
@@ -129,7 +156,11 @@ async def settled_neo4j(settings: Settings, ns: str, count: int) -> dict[str, li
             graph = {r["id"]: sorted(r["keys"]) for r in records}
             return len(graph) >= count and all(graph.values())
 
-        await wait_until(settled, 120)
+        await poll_or_fail(settled, 120, lambda: (
+            f"Neo4j namespace {ns} to hold {count} tracks with an IN_KEY edge "
+            f"(last: {len(graph)} tracks; without one: {keyless()})"))
+    except AssertionError as timeout:
+        raise Unsettled(str(timeout), keyless()) from timeout
     finally:
         await driver.close()
     return graph
@@ -182,12 +213,21 @@ async def settle(settings: Settings, redis: Any, prefix: str, batches: dict[str,
     and Neo4j to hold all of them."""
     done = tuple([await batch_done(redis, prefix, cid, workers) for cid in batches])
     count = sum(batches.values())
-    tracks = await settled_postgres(settings, prefix, count)
-    graph = await settled_neo4j(settings, prefix, count)
+    bootstrap = bootstrap or settings.kafka_bootstrap_servers
+    try:
+        tracks = await settled_postgres(settings, prefix, count)
+        graph = await settled_neo4j(settings, prefix, count)
+    except Unsettled as short:
+        # What assert_exactly_once shows of a file left unfinished (the defect the cluster
+        # tests hunt): its analysis events and every projection's stored position.
+        history = await analysis_history(bootstrap, prefix)
+        events = {file_id: history.get(file_id) for file_id in short.file_ids}
+        raise AssertionError(f"{short}; their analysis events: {events}; stored positions: "
+                             f"{await postgres_checkpoints(settings, prefix)}") from short
     redis_states: dict[str, str] = {}
     for cid in batches:
         redis_states |= dict(await read_file_states(redis, f"{prefix}:", cid, limit=10**6))
-    history = await analysis_history(bootstrap or settings.kafka_bootstrap_servers, prefix)
+    history = await analysis_history(bootstrap, prefix)
     return Settled(done, tracks, graph, redis_states, history,
                    await postgres_checkpoints(settings, prefix))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.polling import poll_or_fail, poll_until
 from infra.settings import Settings
 from streams.ops.worker_process import WorkerProcess
 from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
@@ -34,17 +34,18 @@ async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
     await cleanup_namespace(settings, name)
 
 
-def _ready(base: str, worker: WorkerProcess) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert worker.alive(), f"worker exited: {worker.log_path.read_text()[-2000:]}"
+async def _ready(base: str, worker: WorkerProcess) -> None:
+    def ready() -> bool:  # blocking: polled in a thread
         try:
-            if get_json(f"{base}/ready")["status"] == "ready":
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("worker not ready after 120 s")
+            return bool(get_json(f"{base}/ready")["status"] == "ready")
+        except OSError:  # not listening yet
+            return False
+
+    def alive() -> None:
+        assert worker.alive(), f"worker exited: {worker.log_path.read_text()[-2000:]}"
+
+    await poll_or_fail(lambda: asyncio.to_thread(ready), 120, "the worker to be ready",
+                       alive=alive)
 
 
 async def test_progress_page_reaches_100_percent_during_a_real_publish(
@@ -56,7 +57,7 @@ async def test_progress_page_reaches_100_percent_during_a_real_publish(
     worker.start()
     browser = chromium()
     try:
-        await asyncio.to_thread(_ready, base, worker)
+        await _ready(base, worker)
         cid = f"{prefix}-{uuid.uuid4().hex[:8]}"
         browser.get(f"{base}/progress?" + urllib.parse.urlencode({"batch": cid}))
         browser.execute_script("window.__notReloaded = true;")
@@ -65,15 +66,17 @@ async def test_progress_page_reaches_100_percent_during_a_real_publish(
              prefix, "--correlation-id", cid, "--wait", "--timeout", "600"], cwd=REPO,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         seen: list[str] = []
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
+
+        def full() -> bool:
             text = browser.execute_script(PERCENT)
             if text and (not seen or seen[-1] != text):
                 seen.append(text)
             if text == "100.0 %":
-                break
+                return True
             assert publish.poll() in (None, 0), publish.stdout.read() if publish.stdout else ""
-            await asyncio.sleep(0.2)
+            return False
+
+        await poll_until(full, 600, 0.2)  # on a timeout the assertions below say what was seen
         out, _ = await asyncio.to_thread(publish.communicate, timeout=600)
         assert publish.returncode == 0, out.decode()[-2000:]
         assert seen and seen[-1] == "100.0 %", seen

@@ -4,7 +4,6 @@ it is back; /metrics exposes the circuit breakers."""
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from infra.polling import poll_or_fail
 from infra.settings import Settings
 from streams.ops.worker_process import WorkerProcess
 from tests.e2e.support import free_port
@@ -37,19 +37,23 @@ async def get(http: aiohttp.ClientSession, port: int, path: str,
 async def poll_ready(http: aiohttp.ClientSession, port: int, want: int, timeout_s: float,
                      worker: WorkerProcess) -> tuple[dict[str, Any], float]:
     """Poll /ready until it answers `want`; the last body and the seconds it took."""
-    started = time.monotonic()
     last: Any = None
-    while time.monotonic() - started < timeout_s:
-        assert worker.alive(), f"worker exited; see {worker.log_path}"
+
+    async def answers() -> bool:
+        nonlocal last
         try:
             status, last, _ = await get(http, port, "/ready")
         except aiohttp.ClientError as exc:  # web server not listening yet
             last = repr(exc)
-        else:
-            if status == want:
-                return last, time.monotonic() - started
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"/ready did not answer {want} within {timeout_s} s; last: {last}")
+            return False
+        return status == want
+
+    def alive() -> None:
+        assert worker.alive(), f"worker exited; see {worker.log_path}"
+
+    took = await poll_or_fail(answers, timeout_s, lambda: f"/ready to answer {want} (last: {last})",
+                              interval_s=0.2, alive=alive)
+    return last, took
 
 
 def stack(action: str) -> float:

@@ -2,14 +2,16 @@
 cluster with one broker down, in the same run.
 
     .venv/bin/python -m benchmarks.kafka_cluster [--events 50000] [--latency-records 2000]
-        [--files 120] [--skip-e2e]
+        [--files 120] [--rounds 3] [--skip-e2e]
 
 Needs the single-broker stack (`make stack-up`). Starts its own cluster in
 .stack/cluster-bench on the cluster ports (19092-19094, which the tests' cluster also uses:
-not at the same time) and stops it afterwards. Targets, in this order: the single broker,
-the cluster, the cluster with kafka-3 stopped (controlled shutdown), the single broker again
-(its two passes bracket the cluster ones on this shared machine; their mean is the
-reference). On each target:
+not at the same time) and stops it afterwards. First an untimed warm-up of every broker;
+then `--rounds` pairs of passes, the single broker and the cluster (RF 3, min ISR 2), in
+alternated order (single, cluster / cluster, single / ...) so that neither always runs
+first or last on this shared machine; last, the cluster with kafka-3 stopped (controlled
+shutdown). Ratios are of the means over the passes, each round's ratio beside them. On
+each pass:
  - produce latency at acks=all: `--latency-records` records at a steady 500/s from one
    idempotent producer with the project's producer settings, send to acknowledgement;
  - bridge events/s: the RabbitMQ queue filled with `--events` file events, then drained
@@ -163,21 +165,49 @@ def ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else 0.0
 
 
-def summarise(passes: dict[str, Target]) -> dict[str, Any]:
-    single = [passes["single"], passes["single_again"]]
-    out: dict[str, Any] = {name: t.figures for name, t in passes.items()}
-    ref_bridge = statistics.fmean(t.figures["bridge_events_per_s"] for t in single)
-    out["ratios"] = {
-        "bridge_cluster_over_single": ratio(passes["cluster"].figures["bridge_events_per_s"],
-                                            ref_bridge),
-        "bridge_one_down_over_single": ratio(
-            passes["cluster_one_down"].figures["bridge_events_per_s"], ref_bridge)}
-    if "end_to_end" in passes["single"].figures:
-        ref = statistics.fmean(t.figures["end_to_end"]["files_per_hour"] for t in single)
-        for name in ("cluster", "cluster_one_down"):
-            out["ratios"][f"e2e_{name}_over_single"] = ratio(
-                passes[name].figures["end_to_end"]["files_per_hour"], ref)
-    return out
+def e2e_rate(target: Target) -> float:
+    return float(target.figures["end_to_end"]["files_per_hour"])
+
+
+def bridge(target: Target) -> float:
+    return float(target.figures["bridge_events_per_s"])
+
+
+def summarise(passes: list[Target], with_e2e: bool) -> dict[str, Any]:
+    """Ratios of means over the passes of each target, and each round's own ratio (a round is
+    one single-broker pass and the cluster pass beside it), so the spread is visible."""
+    single = [t for t in passes if t.name == "single"]
+    cluster = [t for t in passes if t.name == "cluster"]
+    degraded = [t for t in passes if t.name == "cluster_one_down"]
+    metrics = [("bridge", bridge)] + ([("e2e", e2e_rate)] if with_e2e else [])
+    ratios: dict[str, Any] = {}
+    for label, metric in metrics:
+        ref = statistics.fmean(metric(t) for t in single)
+        ratios[f"{label}_cluster_over_single"] = ratio(
+            statistics.fmean(metric(t) for t in cluster), ref)
+        ratios[f"{label}_cluster_over_single_per_round"] = [
+            ratio(metric(c), metric(s)) for s, c in zip(single, cluster, strict=True)]
+        ratios[f"{label}_cluster_one_down_over_single"] = ratio(
+            statistics.fmean(metric(t) for t in degraded), ref)
+    return {"passes": [{"target": t.name, **t.figures} for t in passes], "ratios": ratios}
+
+
+def round_order(rounds: int) -> list[str]:
+    """single, cluster / cluster, single / ...: alternated, so that neither target always
+    runs first (after a cold start) or last (after the box has been busy longest)."""
+    order: list[str] = []
+    for r in range(rounds):
+        order += ["single", "cluster"] if r % 2 == 0 else ["cluster", "single"]
+    return order
+
+
+async def warm_up(targets: list[Target], args: argparse.Namespace) -> None:
+    """Untimed produce and bridge traffic on every broker first: a JVM fresh from a cold
+    start runs its first minutes interpreted, which the first pass would otherwise pay."""
+    for target in targets:
+        print(f"[{target.name}] warm-up (untimed)", flush=True)
+        await produce_latency(target, max(200, args.latency_records // 4))
+        await bridge_rate(target, max(2000, args.events // 4))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -188,24 +218,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     await asyncio.to_thread(scratch_cluster.start, paths, get_settings().stack_dir, print)
     cold_s = time.monotonic() - started
-    passes: dict[str, Target] = {}
+
+    def make(name: str) -> Target:
+        if name == "single":
+            return Target("single", single, 1)
+        return Target("cluster", cluster_bootstrap(3), 3)
+
+    passes: list[Target] = []
     try:
-        for target in (Target("single", single, 1),
-                       Target("cluster", cluster_bootstrap(3), 3)):
+        await warm_up([make("single"), make("cluster")], args)
+        for name in round_order(args.rounds):
+            target = make(name)
             await measure(target, args, files)
-            passes[target.name] = target
+            passes.append(target)
+        # Last, because stopping a node and restarting it would disturb the rounds above.
         await asyncio.to_thread(manager.down, paths, ["kafka-3"], print, 3)
         degraded = Target("cluster_one_down", cluster_bootstrap(3), 3, down=3, paths=paths)
         await measure(degraded, args, files)
-        passes[degraded.name] = degraded
-        again = Target("single_again", single, 1)
-        await measure(again, args, files)
-        passes[again.name] = again
+        passes.append(degraded)
     finally:
         await asyncio.to_thread(scratch_cluster.stop, paths, print)
     return {"cluster_cold_start_s": round(cold_s, 1), "rate_per_s": RATE_PER_S,
-            "partitions": PARTITIONS, "events": args.events, **summarise(passes),
-            "targets": TARGETS}
+            "partitions": PARTITIONS, "events": args.events, "files": args.files,
+            "rounds": args.rounds, "order": [*round_order(args.rounds), "cluster_one_down"],
+            **summarise(passes, with_e2e=not args.skip_e2e), "targets": TARGETS}
 
 
 def main() -> None:
@@ -214,6 +250,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--latency-records", type=int, default=2000)
     parser.add_argument("--files", type=int, default=120)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="single/cluster pairs, in alternated order")
     parser.add_argument("--skip-e2e", action="store_true")
     write_result("kafka_cluster", asyncio.run(run(parser.parse_args())))
 

@@ -1,4 +1,5 @@
-"""Follow a publish batch to completion from the Redis progress table, with a progress bar."""
+"""Follow a publish batch to completion, with a progress bar: `publish --wait`. The batch is read
+through the read layer (ProgressReads), as `tracktion progress --follow` and the pages read it."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from infra.settings import Settings
-from projections.redis.progress import BatchProgress, wait_for_batch
+from projections.reads import ProgressReads
+from projections.redis.progress import BatchProgress
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
 from schemas.namespace import LIVE, Namespace
 
 
 async def set_expected(settings: Settings, key_prefix: str, correlation_id: str, n: int) -> None:
+    """Record how many files the batch holds, so its progress counts the ones not yet seen.
+    A write beside the projection's (side_writes), hence not through the read layer."""
     redis = connect(settings.redis_url)
     try:
         await record_expected_total(redis, key_prefix, correlation_id, n)
@@ -35,8 +39,7 @@ def wait_for_batch_cli(settings: Settings, correlation_id: str, expected: int, t
 
     async def follow() -> BatchProgress:
         await set_expected(settings, ns.redis_prefix, correlation_id, expected)
-        redis = connect(settings.redis_url)
-        try:
+        async with ProgressReads.open(settings, ns.redis_prefix) as reads:
             with progress:
                 task = progress.add_task("wait", total=expected, detail="")
 
@@ -45,10 +48,7 @@ def wait_for_batch_cli(settings: Settings, correlation_id: str, expected: int, t
                     progress.update(task, completed=p.succeeded + p.failed,
                                     detail=f"failed {p.failed}{eta}")
 
-                return await wait_for_batch(redis, ns.redis_prefix, correlation_id,
-                                            timeout=timeout, on_update=update)
-        finally:
-            await redis.aclose()
+                return await reads.wait(correlation_id, timeout, update)
 
     result = asyncio.run(follow())
     return {"succeeded": result.succeeded, "failed": result.failed,

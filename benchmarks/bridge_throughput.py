@@ -94,7 +94,7 @@ async def queue_depth(url: str, prefix: str) -> int:
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
-        queue = await channel.declare_queue(Topology(prefix).queue, passive=True)
+        queue = await channel.declare_queue(Topology(Namespace(prefix)).queue, passive=True)
         return int(queue.declaration_result.message_count or 0)
 
 
@@ -129,11 +129,11 @@ async def cleanup(url: str, bootstrap: str, prefix: str) -> None:
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
-        await channel.queue_delete(Topology(prefix).queue)
-        await channel.exchange_delete(Topology(prefix).exchange)
+        await channel.queue_delete(Topology(Namespace(prefix)).queue)
+        await channel.exchange_delete(Topology(Namespace(prefix)).exchange)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
-    await admin.delete_topics([s.name for s in catalogue(prefix)] + [f"{prefix}.raw"])
+    await admin.delete_topics([s.name for s in catalogue(Namespace(prefix))] + [f"{prefix}.raw"])
     await admin.close()
 
 

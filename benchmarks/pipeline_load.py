@@ -105,7 +105,8 @@ class Pipeline:
         self.monitor.start()
         await asyncio.gather(*(p.wait_started() for p in self.procs))
         await asyncio.sleep(3)  # group joins settle before the clock starts
-        self.completions = Completions(s.kafka_bootstrap_servers, analysis_topic(self.prefix))
+        self.completions = Completions(s.kafka_bootstrap_servers,
+                                       analysis_topic(Namespace(self.prefix)))
         self.completions.start()
 
     async def stop(self) -> dict[str, int | None]:
@@ -195,8 +196,9 @@ class Gauges:
 
     async def rabbitmq_ready(self) -> int:
         from infra.amqp import Topology, declare
+        from schemas.namespace import Namespace
 
-        _, queue = await declare(self._channel, Topology(self.prefix))
+        _, queue = await declare(self._channel, Topology(Namespace(self.prefix)))
         return int(queue.declaration_result.message_count or 0)
 
 

@@ -90,12 +90,12 @@ async def run(files: int, duration_s: float) -> dict[str, Any]:
 
     s = get_settings()
     prefix = new_prefix("mem")
-    pipe = Pipeline(prefix)
-    await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, Namespace(prefix))
+    pipe, ns = Pipeline(prefix), Namespace(prefix)
+    await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, ns)
     events = make_events(files, seed=7, prefix="memory")
-    produce_s = await produce(s, events, lane_topic("normal", prefix), analysis_topic(prefix))
+    produce_s = await produce(s, events, lane_topic("normal", ns), analysis_topic(ns))
     await mark_consumed(s.kafka_bootstrap_servers, f"{prefix}-analysis",
-                        [lane_topic(p, prefix) for p in PRIORITIES])
+                        [lane_topic(p, ns) for p in PRIORITIES])
     infos = file_infos()
     sink = open_sink(s.kafka_bootstrap_servers, prefix, "rabbitmq")
     await sink.start()

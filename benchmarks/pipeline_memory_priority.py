@@ -83,7 +83,7 @@ async def memory_backlog(events: int, duration_s: float, partitions: int) -> dic
     await publish_requests(s.kafka_bootstrap_servers, prefix, clips, events, tag="mem")
     publish_s = time.monotonic() - t_pub
     worker = bench_worker("analysis", prefix, {"KAFKA_PARTITIONS": str(partitions)})
-    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(prefix))
+    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
     try:
         worker.start()
         monitor = TreeMonitor({"analysis": worker.pid})
@@ -173,7 +173,7 @@ async def priority_latency(backlog: int, probes: int, partitions: int, files: li
     analysis_env = {**env, "BENCH_FAUST_OVERRIDES": json.dumps(overrides)} if overrides else env
     procs = [bench_worker(role, prefix, analysis_env if role == "analysis" else env)
              for role in ("bridge", "analysis", "projections")]
-    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(prefix))
+    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
     results: list[dict[str, Any]] = []
     try:
         for proc in procs:

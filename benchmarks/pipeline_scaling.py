@@ -66,7 +66,7 @@ async def run_layout(name: str, files: list[Path], partitions: int) -> dict[str,
     procs = [bench_worker("analysis", prefix, {"ANALYSIS_MAX_WORKERS": str(k),
                                                "KAFKA_PARTITIONS": str(partitions)},
                           name=f"analysis{i}") for i, k in enumerate(LAYOUTS[name])]
-    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(prefix))
+    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
     try:
         for proc in procs:
             proc.start()

@@ -9,29 +9,31 @@ import aiormq
 import aiormq.abc
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-from schemas.namespace import LIVE_PREFIX, Namespace
+from schemas.namespace import LIVE, Namespace
 
 MAX_PRIORITY = 10
 
 
 @dataclass(frozen=True)
 class Topology:
-    """Names are derived from one prefix (through Namespace) so tests and benchmarks get
-    isolated copies."""
+    """The exchange and queue of one namespace (its names derived there), so tests and
+    benchmarks get isolated copies; `Topology()` is the live system's."""
 
-    prefix: str = LIVE_PREFIX
+    ns: Namespace = LIVE
 
-    @classmethod
-    def of(cls, ns: Namespace) -> Topology:
-        return cls(ns.prefix)
+    def __post_init__(self) -> None:
+        # As Namespace does for its prefix: callers mypy does not check (tests, benchmarks)
+        # passing a bare prefix fail here, not at the first declare.
+        if not isinstance(self.ns, Namespace):
+            raise TypeError(f"Topology takes a Namespace, not {type(self.ns).__name__}")
 
     @property
     def exchange(self) -> str:
-        return Namespace(self.prefix).amqp_exchange
+        return self.ns.amqp_exchange
 
     @property
     def queue(self) -> str:
-        return Namespace(self.prefix).amqp_queue
+        return self.ns.amqp_queue
 
     @staticmethod
     def routing_key(event_type: str, priority: str) -> str:

@@ -79,7 +79,7 @@ async def ensure_topics(bootstrap: str, default_partitions: int, ns: Namespace =
                         replication_factor: int = 1) -> list[str]:
     """Create missing topics of `ns`'s catalogue, or `specs` instead (ad-hoc topics);
     returns the names created (existing are kept)."""
-    wanted = specs or catalogue(ns.prefix)
+    wanted = specs or catalogue(ns)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -133,7 +133,7 @@ async def partition_ids(bootstrap: str, topic: str) -> list[int]:
 
 
 async def describe_topics(bootstrap: str, ns: Namespace = LIVE) -> list[TopicState]:
-    specs = catalogue(ns.prefix)
+    specs = catalogue(ns)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schemas.envelope import PRIORITIES, Priority
-from schemas.namespace import LIVE_PREFIX, Namespace
-
-PREFIX = LIVE_PREFIX
+from schemas.namespace import LIVE, Namespace
 
 
 @dataclass(frozen=True)
@@ -29,22 +27,21 @@ class TopicSpec:
 EVENT_STORE = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
-# The names come from Namespace; these take a bare prefix for the tests and benchmarks that
-# hold one (the bridge, sinks, handler and agents take a Namespace).
-def lane_topic(priority: Priority, prefix: str = PREFIX) -> str:
-    return Namespace(prefix).lane_topic(priority)
+# The names come from Namespace, which these only read (a bare prefix is not accepted, so a
+# schema or graph namespace cannot be passed for one); the default is the live system's.
+def lane_topic(priority: Priority, ns: Namespace = LIVE) -> str:
+    return ns.lane_topic(priority)
 
 
-def analysis_topic(prefix: str = PREFIX) -> str:
-    return Namespace(prefix).analysis_topic
+def analysis_topic(ns: Namespace = LIVE) -> str:
+    return ns.analysis_topic
 
 
-def deadletter_topic(prefix: str = PREFIX) -> str:
-    return Namespace(prefix).deadletter_topic
+def deadletter_topic(ns: Namespace = LIVE) -> str:
+    return ns.deadletter_topic
 
 
-def catalogue(prefix: str = PREFIX) -> list[TopicSpec]:
-    ns = Namespace(prefix)
+def catalogue(ns: Namespace = LIVE) -> list[TopicSpec]:
     lanes = [
         TopicSpec(ns.lane_topic(p), f"file events of {p} priority (event store lane)",
                   config=dict(EVENT_STORE))

@@ -50,7 +50,7 @@ class Bridge:
         self._producer_factory = producer_factory
         self._amqp_connect = amqp_connect
         self._client_id = client_id
-        self._topology = Topology.of(ns)
+        self._topology = Topology(ns)
         self._ns = ns
         self._batch_size = batch_size
         self._linger_s = linger_s

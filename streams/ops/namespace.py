@@ -78,7 +78,7 @@ async def _kafka(settings: Settings, ns: Namespace) -> None:
     await admin.start()
     try:
         present = set(await admin.list_topics())  # deleting a missing topic is an error
-        names = [t.name for t in catalogue(ns.prefix) if t.name in present]
+        names = [t.name for t in catalogue(ns) if t.name in present]
         if names:
             await admin.delete_topics(names)
     finally:

@@ -92,7 +92,7 @@ class RabbitSink:
                  max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._max_event_bytes = max_event_bytes
         self._url = url
-        self._topology = Topology.of(ns)
+        self._topology = Topology(ns)
         self._pending = _Pending()
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None

@@ -161,7 +161,7 @@ async def send_legacy_results(settings: Settings, prefix: str, values: list[byte
             raw = json.loads(value)
             headers = {h.EVENT_ID: raw["event_id"], h.EVENT_TYPE: raw["event_type"],
                        h.CORRELATION_ID: raw["correlation_id"], h.FILE_ID: raw["file_id"]}
-            await producer.send_and_wait(analysis_topic(prefix), value,
+            await producer.send_and_wait(analysis_topic(Namespace(prefix)), value,
                                          key=raw["file_id"].encode(),
                                          headers=h.kafka_headers(headers))
     finally:
@@ -173,7 +173,7 @@ async def requested_ids(settings: Settings, prefix: str, cid: str) -> list[str]:
     ids: list[str] = []
     for lane in PRIORITIES:
         for record in await read_topic(settings.kafka_bootstrap_servers,
-                                       lane_topic(lane, prefix)):
+                                       lane_topic(lane, Namespace(prefix))):
             event = decode(record.value)
             if isinstance(event, AnalysisRequested) and event.correlation_id == cid:
                 ids.append(event.file_id)

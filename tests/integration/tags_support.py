@@ -71,7 +71,7 @@ async def drop_namespace(settings: Settings, prefix: str) -> None:
 
 def runner(settings: Settings, prefix: str) -> ProjectionRunner[object]:
     spec = tags_spec(settings.redis_url, f"{prefix}:", "standard")
-    return ProjectionRunner(spec, settings, [analysis_topic(prefix)],  # type: ignore[arg-type]
+    return ProjectionRunner(spec, settings, [analysis_topic(Namespace(prefix))],  # type: ignore[arg-type]
                             group_id=f"{prefix}.projection.tags", batch_size=64)
 
 

@@ -71,7 +71,8 @@ async def outcomes(settings: Settings, prefix: str, ids: dict[str, str], timeout
     outcome: dict[str, str] = {}
 
     async def all_done() -> bool:
-        records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+        records = await read_topic(settings.kafka_bootstrap_servers,
+                                   analysis_topic(Namespace(prefix)))
         for record in records:
             event = decode(record.value)
             if isinstance(event, AnalysisCompleted):
@@ -99,7 +100,7 @@ async def test_every_bad_file_is_accounted_for(settings: Settings, prefix: str,
     for kind, allowed in EXPECTED.items():
         assert by_kind[kind] in allowed, f"{kind}: got {by_kind[kind]}, expected {allowed}"
     await asyncio.sleep(0)
-    dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(prefix))
+    dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(Namespace(prefix)))
     dead_reasons = sorted(r.headers["deadletter_reason"].decode().split(":")[0] for r in dead)
     failed = sorted(r for r in by_kind.values() if r != "completed")
     assert dead_reasons == failed

@@ -42,7 +42,8 @@ SERVICES = ("kafka", "rabbitmq", "jaeger", "redis")
 async def lane_records(settings: Settings, prefix: str) -> list[Record]:
     out: list[Record] = []
     for lane in PRIORITIES:
-        out.extend(await read_topic(settings.kafka_bootstrap_servers, lane_topic(lane, prefix)))
+        out.extend(await read_topic(settings.kafka_bootstrap_servers,
+                                    lane_topic(lane, Namespace(prefix))))
     return out
 
 
@@ -156,7 +157,7 @@ async def test_malformed_messages_are_deadlettered_and_the_queue_keeps_flowing(
     connection = await aio_pika.connect(settings.rabbitmq_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange, _ = await declare(channel, Topology(prefix))
+        exchange, _ = await declare(channel, Topology(Namespace(prefix)))
         bodies = [*bad, *(encode(e) for e in good)]
         for body in bodies:
             await exchange.publish(aio_pika.Message(body), routing_key="file.normal.x")
@@ -164,7 +165,8 @@ async def test_malformed_messages_are_deadlettered_and_the_queue_keeps_flowing(
     bridge.start()
     try:
         await wait_for_count(settings, prefix, 5, 60)
-        dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(prefix))
+        dead = await read_topic(settings.kafka_bootstrap_servers,
+                                deadletter_topic(Namespace(prefix)))
     finally:
         bridge.stop_quietly()
     assert {r.value for r in dead} == set(bad)
@@ -212,7 +214,7 @@ async def publish_raw(settings: Settings, prefix: str, event: FileDiscovered) ->
     connection = await aio_pika.connect(settings.rabbitmq_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange, _ = await declare(channel, Topology(prefix))
+        exchange, _ = await declare(channel, Topology(Namespace(prefix)))
         await exchange.publish(aio_pika.Message(encode(event), headers=dict(
             event_headers(event, {}))), routing_key="file.normal.FileDiscovered")
 
@@ -252,15 +254,18 @@ async def test_a_5mb_poison_message_among_20_files_is_deadlettered_and_analysed_
     analysis.start()
     try:
         async def twenty_done() -> bool:
-            records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+            records = await read_topic(settings.kafka_bootstrap_servers,
+                                       analysis_topic(Namespace(prefix)))
             return len(completed(records)) >= 20
 
         assert await wait_until(twenty_done, 240, 1.0), \
             (tmp_path / "analysis.log").read_text()[-2000:]
         await asyncio.sleep(3)  # a bridge still retrying would add copies meanwhile
-        analyses = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+        analyses = await read_topic(settings.kafka_bootstrap_servers,
+                                    analysis_topic(Namespace(prefix)))
         lanes = await lane_records(settings, prefix)
-        dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(prefix))
+        dead = await read_topic(settings.kafka_bootstrap_servers,
+                                deadletter_topic(Namespace(prefix)))
         done = completed(analyses)
         print(f"poison: AnalysisCompleted={len(done)} lane_records={len(lanes)} dead={len(dead)}")
         flowing_s = await first_arrival_s(settings, prefix, len(lanes), 900)
@@ -296,7 +301,8 @@ async def test_a_record_kafka_refuses_is_isolated_and_the_rest_acked_once(
         await wait_for_count(settings, prefix, 60, 60)
         await asyncio.sleep(3)
         lanes = await lane_records(settings, prefix)
-        dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(prefix))
+        dead = await read_topic(settings.kafka_bootstrap_servers,
+                                deadletter_topic(Namespace(prefix)))
         flowing_s = await first_arrival_s(settings, prefix, len(lanes), 900)
     finally:
         bridge.stop_quietly()
@@ -326,7 +332,7 @@ async def test_a_nack_on_a_dead_channel_reconnects_instead_of_crashing_the_bridg
     # Before: the nack raised out of run() and the bridge role crashed.
     from aiokafka.admin import AIOKafkaAdminClient
 
-    low = lane_topic("low", prefix)
+    low = lane_topic("low", Namespace(prefix))
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:

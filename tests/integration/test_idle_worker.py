@@ -64,7 +64,7 @@ def descendants(pid: int) -> list[int]:
 
 
 async def completed(settings: Settings, prefix: str) -> int:
-    records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+    records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
     return sum(isinstance(decode(r.value), AnalysisCompleted) for r in records)
 
 

@@ -52,8 +52,8 @@ async def test_drop_empties_every_store_of_the_prefix_only(settings: Settings, u
         assert "FAILED" not in done.stdout
 
         names = await topics(settings)
-        assert not names & {t.name for t in catalogue(prefix)}
-        assert {t.name for t in catalogue(other)} <= names  # another prefix is untouched
+        assert not names & {t.name for t in catalogue(Namespace(prefix))}
+        assert {t.name for t in catalogue(Namespace(other))} <= names  # another prefix is untouched
         assert await pg.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1",
                                  prefix) == 0
         assert await redis.exists(f"{prefix}:k") == 0 and await redis.exists(f"{other}:k") == 1

@@ -56,7 +56,8 @@ async def test_high_priority_overtakes_a_2000_file_backlog(settings: Settings, p
 
     async def urgent_done() -> bool:
         nonlocal order
-        records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+        records = await read_topic(settings.kafka_bootstrap_servers,
+                                   analysis_topic(Namespace(prefix)))
         events = [decode(r.value) for r in records]
         done = [e for e in events if isinstance(e, AnalysisCompleted | AnalysisFailed)]
         done.sort(key=lambda e: e.occurred_at)
@@ -87,7 +88,8 @@ async def test_high_priority_overtakes_a_backlog_already_being_worked_on(
 
     async def finished(at_least: int, priority: str) -> bool:
         nonlocal done
-        records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+        records = await read_topic(settings.kafka_bootstrap_servers,
+                                   analysis_topic(Namespace(prefix)))
         events = [decode(r.value) for r in records]
         results = sorted((e for e in events if isinstance(e, AnalysisCompleted | AnalysisFailed)),
                          key=lambda e: e.occurred_at)

@@ -18,7 +18,7 @@ SERVICES = ("kafka", "redis")
 
 
 async def completed(settings: Settings, prefix: str) -> list[AnalysisCompleted]:
-    records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+    records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
     events = [decode(r.value) for r in records]
     return sorted((e for e in events if isinstance(e, AnalysisCompleted)),
                   key=lambda e: e.occurred_at)

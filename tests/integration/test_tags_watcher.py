@@ -44,7 +44,7 @@ async def lane_events(settings: Settings, prefix: str) -> list[tuple[str, str]]:
     out = []
     for lane in PRIORITIES:
         for record in await read_topic(settings.kafka_bootstrap_servers,
-                                       lane_topic(lane, prefix)):
+                                       lane_topic(lane, Namespace(prefix))):
             event = decode(record.value)
             out.append((event.event_type, Path(event.payload.file.path).name))  # type: ignore[union-attr]
     return sorted(out)
@@ -75,5 +75,5 @@ async def test_our_tag_writes_are_not_published_as_modifications(
     assert watcher.own_writes == 2
     # Only the foreign edit was published: no FileModified (so no re-analysis) for ours.
     assert await lane_events(settings, prefix) == [("FileModified", "c.flac")]
-    analyses = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(prefix))
+    analyses = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
     assert len(analyses) == 2  # just the two analyses we produced: none followed

@@ -33,7 +33,7 @@ async def test_create_is_idempotent(settings: Settings, uid: str) -> None:
     prefix = f"tp{uid}"
     try:
         created = await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix))
-        assert set(created) == {t.name for t in catalogue(prefix)}
+        assert set(created) == {t.name for t in catalogue(Namespace(prefix))}
         assert await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix)) == []
         assert await topic_names(settings.kafka_bootstrap_servers, prefix) == set(created)
     finally:

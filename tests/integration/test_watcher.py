@@ -32,7 +32,8 @@ async def events_in(settings: Settings, prefix: str) -> list[object]:
     out = []
     for lane in PRIORITIES:
         out += [decode(r.value) for r in
-                await read_topic(settings.kafka_bootstrap_servers, lane_topic(lane, prefix))]
+                await read_topic(settings.kafka_bootstrap_servers,
+                                 lane_topic(lane, Namespace(prefix)))]
     return sorted(out, key=lambda e: e.occurred_at)  # type: ignore[attr-defined]
 
 

@@ -74,7 +74,7 @@ class ClusterPipeline:
 
     @property
     def topics(self) -> list[str]:
-        return [t.name for t in catalogue(self.prefix)]
+        return [t.name for t in catalogue(Namespace(self.prefix))]
 
     @property
     def groups(self) -> list[str]:

@@ -70,7 +70,7 @@ async def test_three_voters_a_leader_and_status(cluster: Cluster) -> None:
 async def test_replicated_topics_and_refusal(cluster: Cluster, uid: str) -> None:
     prefix = f"ct{uid}"
     created = await ensure_topics(cluster.bootstrap, 3, Namespace(prefix), replication_factor=3)
-    assert set(created) == {t.name for t in catalogue(prefix)}
+    assert set(created) == {t.name for t in catalogue(Namespace(prefix))}
 
     # The CLI with the environment `stack up --kafka-brokers 3` prints for clients.
     cli_prefix = f"cc{uid}"
@@ -82,7 +82,7 @@ async def test_replicated_topics_and_refusal(cluster: Cluster, uid: str) -> None
                                         "--json")
         assert shown.returncode == 0, shown.stderr
         topics = json.loads(shown.stdout)
-        assert len(topics) == len(catalogue(name))
+        assert len(topics) == len(catalogue(Namespace(name)))
         for topic in topics:
             assert topic["exists"] and topic["replication_factor"] == 3, topic
             assert topic["min_insync_replicas"] == "2", topic

@@ -22,7 +22,7 @@ from tests.fakes.memory_producer import MemoryProducer
 from tests.unit.agents.test_handler_version import FakePool, discovered
 from tests.unit.schemas.samples import FID
 
-ANALYSIS, DEADLETTER = analysis_topic("t"), deadletter_topic("t")
+ANALYSIS, DEADLETTER = analysis_topic(Namespace("t")), deadletter_topic(Namespace("t"))
 FAST = RetryPolicy(base_delay_s=0.001, io_attempts=4, io_max_delay_s=0.002)
 
 

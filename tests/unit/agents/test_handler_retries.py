@@ -41,7 +41,7 @@ class Flaky(Sent):
 
 
 def outcomes(sent: Sent) -> list[Any]:
-    return [decode(v) for t, v in sent.records if t == analysis_topic("t")]
+    return [decode(v) for t, v in sent.records if t == analysis_topic(Namespace("t"))]
 
 
 async def test_a_result_the_schema_rejects_fails_as_internal_and_is_deadlettered() -> None:
@@ -53,7 +53,7 @@ async def test_a_result_the_schema_rejects_fails_as_internal_and_is_deadlettered
     assert failed.payload.reason == "internal" and not failed.payload.transient
     assert failed.payload.message.startswith("msgspec.ValidationError: Expected `float`"), \
         failed.payload.message
-    (dead,) = [v for t, v in sent.records if t == deadletter_topic("t")]
+    (dead,) = [v for t, v in sent.records if t == deadletter_topic(Namespace("t"))]
     assert decode(dead).event_id == "e1"
     assert not [e for e in outcomes(sent) if isinstance(e, AnalysisCompleted)]
 

@@ -70,7 +70,7 @@ class Sent:
         return done
 
     def completed(self) -> list[AnalysisCompleted]:
-        events = [decode(v) for t, v in self.records if t == analysis_topic("t")]
+        events = [decode(v) for t, v in self.records if t == analysis_topic(Namespace("t"))]
         return [e for e in events if isinstance(e, AnalysisCompleted)]
 
 

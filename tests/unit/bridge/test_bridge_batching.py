@@ -20,8 +20,8 @@ from tests.fakes.memory_amqp import MemoryAmqp, MemoryChannel, Settle
 from tests.fakes.memory_batch_producer import MemoryKafka, SentBatch
 from tests.unit.schemas.samples import INFO
 
-PREFIX = "t"
-NORMAL = lane_topic("normal", PREFIX)
+NS = Namespace("t")
+NORMAL = lane_topic("normal", NS)
 
 
 def event(n: int, file: int | None = None, priority: Priority = "normal") -> bytes:
@@ -40,7 +40,7 @@ class Running:
     def __init__(self, kafka: MemoryKafka, **options: int | float) -> None:
         self.kafka, self.amqp = kafka, MemoryAmqp()
         # The fakes stand in structurally for aiokafka's producer and aiormq's connection.
-        self.bridge = Bridge("amqp://memory", "memory:9092", Namespace(PREFIX),
+        self.bridge = Bridge("amqp://memory", "memory:9092", NS,
                              producer_factory=kafka.producer,  # type: ignore[arg-type]
                              amqp_connect=self.amqp.connect,  # type: ignore[arg-type]
                              **options)  # type: ignore[arg-type]
@@ -116,7 +116,7 @@ async def test_records_land_on_their_keys_partitions_in_delivery_order(
         assert record.key is not None
         assert partition == partitions_for([record.key], 6)[0]
         assert topic == lane_topic("high" if record.key == f"{0:036d}".encode() else "normal",
-                                   PREFIX)
+                                   NS)
     # One batch per (topic, partition); within a partition, the order of delivery.
     slots = [(b.topic, b.partition) for b in running.kafka.batches]
     assert len(slots) == len(set(slots))
@@ -173,7 +173,7 @@ async def test_poison_goes_to_the_dead_letters_in_the_same_acked_batch(
     poison = [b"not json", b"{}", b"[]"]
     await running.deliver(event(1), *poison, event(2))
     await until(lambda: len(running.channel.acked) == 5, "the batch acked")
-    dead = [(p, r) for t, p, r in running.kafka.held() if t == deadletter_topic(PREFIX)]
+    dead = [(p, r) for t, p, r in running.kafka.held() if t == deadletter_topic(NS)]
     assert [r.value for _, r in dead] == poison and {r.key for _, r in dead} == {None}
     assert len({p for p, _ in dead}) == 3  # unkeyed: spread over the partitions
     assert (running.bridge.forwarded, running.bridge.deadlettered) == (2, 3)

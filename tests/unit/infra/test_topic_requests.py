@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.kafka_admin import min_insync_replicas, topic_requests
+from schemas.namespace import Namespace
 from schemas.topics import catalogue
 
 
@@ -14,7 +15,7 @@ def test_min_insync_replicas(factor: int, isr: int | None) -> None:
 
 
 def test_requests_only_for_missing_topics_with_the_factor() -> None:
-    specs = catalogue("t")
+    specs = catalogue(Namespace("t"))
     existing = {specs[0].name}
     requests = topic_requests(specs, existing, default_partitions=12, replication_factor=3)
     assert [r.name for r in requests] == [s.name for s in specs[1:]]
@@ -27,6 +28,6 @@ def test_requests_only_for_missing_topics_with_the_factor() -> None:
 
 
 def test_single_broker_requests_keep_the_broker_default_isr() -> None:
-    (request, *_) = topic_requests(catalogue("t"), set(), 6)
+    (request, *_) = topic_requests(catalogue(Namespace("t")), set(), 6)
     assert request.replication_factor == 1
     assert "min.insync.replicas" not in request.topic_configs

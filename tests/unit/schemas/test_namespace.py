@@ -48,13 +48,20 @@ def test_side_namespace_names() -> None:
 
 def test_the_older_helpers_spell_the_same_names() -> None:
     ns = Namespace("p")
-    assert lane_topic("low", "p") == ns.lane_topic("low")
-    assert (analysis_topic("p"), deadletter_topic("p")) == (ns.analysis_topic,
-                                                            ns.deadletter_topic)
-    assert [t.name for t in catalogue("p")] == [*ns.lane_topics, ns.analysis_topic,
-                                                ns.deadletter_topic]
-    assert (Topology("p").exchange, Topology("p").queue) == (ns.amqp_exchange, ns.amqp_queue)
-    assert Topology.of(ns) == Topology("p")
+    assert lane_topic("low", ns) == ns.lane_topic("low")
+    assert (analysis_topic(ns), deadletter_topic(ns)) == (ns.analysis_topic,
+                                                          ns.deadletter_topic)
+    assert [t.name for t in catalogue(ns)] == [*ns.lane_topics, ns.analysis_topic,
+                                               ns.deadletter_topic]
+    assert (Topology(ns).exchange, Topology(ns).queue) == (ns.amqp_exchange, ns.amqp_queue)
+    assert Topology(ns) == Topology(Namespace("p"))
+    # With no namespace given, the live system's names.
+    assert (lane_topic("low"), analysis_topic(), deadletter_topic()) == (
+        "tracktion.files.low", "tracktion.analysis", "tracktion.deadletter")
+    assert [t.name for t in catalogue()] == [
+        "tracktion.files.high", "tracktion.files.normal", "tracktion.files.low",
+        "tracktion.analysis", "tracktion.deadletter"]
+    assert (Topology().exchange, Topology().queue) == ("tracktion.events", "tracktion.bridge")
     # The stores' own defaults are the live namespace's names.
     assert [DEFAULT_SCHEMA, DEFAULT_NS, DEFAULT_PREFIX] == ["tracktion", "live", "tracktion:"]
     assert [LIVE.pg_schema, LIVE.neo4j_ns, LIVE.redis_prefix] == [DEFAULT_SCHEMA, DEFAULT_NS,
@@ -66,3 +73,5 @@ def test_a_namespace_is_not_a_string() -> None:
         Namespace(Namespace("p"))  # type: ignore[arg-type]
     with pytest.raises(AttributeError):
         Namespace("p").prefix = "q"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Topology("p")  # type: ignore[arg-type]

@@ -53,8 +53,8 @@ class WorkerProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module, "worker", "--role", self.role,
-             "--prefix", self.prefix, "--port", str(self.port)],
+            [sys.executable, "-m", self.module, "--prefix", self.prefix, "worker",
+             "--role", self.role, "--port", str(self.port)],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def started(self) -> bool:

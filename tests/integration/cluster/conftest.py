@@ -8,7 +8,6 @@ recorded there once this package's tests are done. Each run starts from fresh da
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -24,20 +23,6 @@ from tests.integration.cluster.support import REPO, SIZE, Cluster, in_thread, pr
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "cluster: starts a three-node Kafka cluster of its own (about 2 minutes)")
-    config.addinivalue_line(
-        "markers", "known_defect: exposes an open defect; deselected (and counted as such) "
-        "unless TRACKTION_RUN_KNOWN_DEFECTS=1")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test that exposes an open, intermittent defect can hang the whole run (the timeout
-    ends the process), so it runs only on request; pytest reports it as deselected."""
-    if os.environ.get("TRACKTION_RUN_KNOWN_DEFECTS") == "1":
-        return
-    defects = [item for item in items if item.get_closest_marker("known_defect")]
-    if defects:
-        config.hook.pytest_deselected(items=defects)
-        items[:] = [item for item in items if item not in defects]
 
 
 # Package scope: stopped as soon as this package's tests are done, not at the end of a whole

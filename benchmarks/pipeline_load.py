@@ -93,7 +93,6 @@ class Pipeline:
         from infra.kafka_admin import ensure_topics
         from infra.settings import get_settings
         from schemas.namespace import Namespace
-        from schemas.topics import analysis_topic
 
         s = get_settings()
         await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions,
@@ -106,7 +105,7 @@ class Pipeline:
         await asyncio.gather(*(p.wait_started() for p in self.procs))
         await asyncio.sleep(3)  # group joins settle before the clock starts
         self.completions = Completions(s.kafka_bootstrap_servers,
-                                       analysis_topic(Namespace(self.prefix)))
+                                       Namespace(self.prefix).analysis_topic)
         self.completions.start()
 
     async def stop(self) -> dict[str, int | None]:

@@ -85,7 +85,6 @@ async def run(files: int, duration_s: float) -> dict[str, Any]:
     from infra.settings import get_settings
     from schemas.envelope import PRIORITIES
     from schemas.namespace import Namespace
-    from schemas.topics import analysis_topic, lane_topic
     from streams.publishing.sinks import event_headers
 
     s = get_settings()
@@ -93,9 +92,9 @@ async def run(files: int, duration_s: float) -> dict[str, Any]:
     pipe, ns = Pipeline(prefix), Namespace(prefix)
     await ensure_topics(s.kafka_bootstrap_servers, s.kafka_partitions, ns)
     events = make_events(files, seed=7, prefix="memory")
-    produce_s = await produce(s, events, lane_topic("normal", ns), analysis_topic(ns))
+    produce_s = await produce(s, events, ns.lane_topic("normal"), ns.analysis_topic)
     await mark_consumed(s.kafka_bootstrap_servers, f"{prefix}-analysis",
-                        [lane_topic(p, ns) for p in PRIORITIES])
+                        [ns.lane_topic(p) for p in PRIORITIES])
     infos = file_infos()
     sink = open_sink(s.kafka_bootstrap_servers, prefix, "rabbitmq")
     await sink.start()

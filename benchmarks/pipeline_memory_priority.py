@@ -73,7 +73,6 @@ async def memory_backlog(events: int, duration_s: float, partitions: int) -> dic
     from infra.kafka_admin import ensure_topics
     from infra.settings import get_settings
     from schemas.namespace import Namespace
-    from schemas.topics import analysis_topic
 
     s = get_settings()
     clips = short_clips()
@@ -83,7 +82,7 @@ async def memory_backlog(events: int, duration_s: float, partitions: int) -> dic
     await publish_requests(s.kafka_bootstrap_servers, prefix, clips, events, tag="mem")
     publish_s = time.monotonic() - t_pub
     worker = bench_worker("analysis", prefix, {"KAFKA_PARTITIONS": str(partitions)})
-    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
+    completions = Completions(s.kafka_bootstrap_servers, Namespace(prefix).analysis_topic)
     try:
         worker.start()
         monitor = TreeMonitor({"analysis": worker.pid})
@@ -162,7 +161,6 @@ async def priority_latency(backlog: int, probes: int, partitions: int, files: li
     from infra.settings import get_settings
     from schemas.envelope import file_id_for
     from schemas.namespace import Namespace
-    from schemas.topics import analysis_topic
 
     s = get_settings()
     prefix = new_prefix("prio")
@@ -173,7 +171,7 @@ async def priority_latency(backlog: int, probes: int, partitions: int, files: li
     analysis_env = {**env, "BENCH_FAUST_OVERRIDES": json.dumps(overrides)} if overrides else env
     procs = [bench_worker(role, prefix, analysis_env if role == "analysis" else env)
              for role in ("bridge", "analysis", "projections")]
-    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
+    completions = Completions(s.kafka_bootstrap_servers, Namespace(prefix).analysis_topic)
     results: list[dict[str, Any]] = []
     try:
         for proc in procs:

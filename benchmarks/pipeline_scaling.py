@@ -58,7 +58,6 @@ async def run_layout(name: str, files: list[Path], partitions: int) -> dict[str,
     from infra.kafka_admin import ensure_topics
     from infra.settings import get_settings
     from schemas.namespace import Namespace
-    from schemas.topics import analysis_topic
 
     s = get_settings()
     prefix = new_prefix("sc")
@@ -66,7 +65,7 @@ async def run_layout(name: str, files: list[Path], partitions: int) -> dict[str,
     procs = [bench_worker("analysis", prefix, {"ANALYSIS_MAX_WORKERS": str(k),
                                                "KAFKA_PARTITIONS": str(partitions)},
                           name=f"analysis{i}") for i, k in enumerate(LAYOUTS[name])]
-    completions = Completions(s.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
+    completions = Completions(s.kafka_bootstrap_servers, Namespace(prefix).analysis_topic)
     try:
         for proc in procs:
             proc.start()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schemas.envelope import PRIORITIES, Priority
+from schemas.envelope import PRIORITIES
 from schemas.namespace import LIVE, Namespace
 
 
@@ -27,20 +27,9 @@ class TopicSpec:
 EVENT_STORE = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
-# The names come from Namespace, which these only read (a bare prefix is not accepted, so a
-# schema or graph namespace cannot be passed for one); the default is the live system's.
-def lane_topic(priority: Priority, ns: Namespace = LIVE) -> str:
-    return ns.lane_topic(priority)
-
-
-def analysis_topic(ns: Namespace = LIVE) -> str:
-    return ns.analysis_topic
-
-
-def deadletter_topic(ns: Namespace = LIVE) -> str:
-    return ns.deadletter_topic
-
-
+# The names come from Namespace (`ns.lane_topic(p)`, `ns.analysis_topic`, ...), which this
+# only reads: a bare prefix is not accepted, so a schema or graph namespace cannot be passed
+# for one. The default is the live system's.
 def catalogue(ns: Namespace = LIVE) -> list[TopicSpec]:
     lanes = [
         TopicSpec(ns.lane_topic(p), f"file events of {p} priority (event store lane)",

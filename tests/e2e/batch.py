@@ -25,7 +25,6 @@ from projections.redis.progress import (
 )
 from schemas.codec import decode
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic
 from streams.ops.worker_process import WorkerProcess
 from tests.e2e.support import free_port
 from tests.integration.kafka_utils import read_topic, wait_until
@@ -169,7 +168,7 @@ async def settled_neo4j(settings: Settings, ns: str, count: int) -> dict[str, li
 
 async def analysis_history(bootstrap: str, prefix: str) -> dict[str, list[str]]:
     """Per file, its analysis events in log order as `type@time by worker` (for diagnosis)."""
-    records = await read_topic(bootstrap, analysis_topic(Namespace(prefix)), 120)
+    records = await read_topic(bootstrap, Namespace(prefix).analysis_topic, 120)
     history: dict[str, list[str]] = {}
     for record in records:
         event = decode(record.value)

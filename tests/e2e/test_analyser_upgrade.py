@@ -35,7 +35,6 @@ from schemas.codec import decode
 from schemas.envelope import PRIORITIES, new_id, utcnow
 from schemas.file_events import AnalysisRequested
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic, lane_topic
 from streams.analysis.notation import KEYS, camelot, open_key
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import is_audio
@@ -161,7 +160,7 @@ async def send_legacy_results(settings: Settings, prefix: str, values: list[byte
             raw = json.loads(value)
             headers = {h.EVENT_ID: raw["event_id"], h.EVENT_TYPE: raw["event_type"],
                        h.CORRELATION_ID: raw["correlation_id"], h.FILE_ID: raw["file_id"]}
-            await producer.send_and_wait(analysis_topic(Namespace(prefix)), value,
+            await producer.send_and_wait(Namespace(prefix).analysis_topic, value,
                                          key=raw["file_id"].encode(),
                                          headers=h.kafka_headers(headers))
     finally:
@@ -173,7 +172,7 @@ async def requested_ids(settings: Settings, prefix: str, cid: str) -> list[str]:
     ids: list[str] = []
     for lane in PRIORITIES:
         for record in await read_topic(settings.kafka_bootstrap_servers,
-                                       lane_topic(lane, Namespace(prefix))):
+                                       Namespace(prefix).lane_topic(lane)):
             event = decode(record.value)
             if isinstance(event, AnalysisRequested) and event.correlation_id == cid:
                 ids.append(event.file_id)

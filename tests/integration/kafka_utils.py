@@ -86,7 +86,6 @@ async def produce_events(bootstrap: str, prefix: str, events: list[Any]) -> None
     from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
     from schemas.codec import encode
     from schemas.namespace import Namespace
-    from schemas.topics import analysis_topic, lane_topic
 
     ns = Namespace(prefix)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
@@ -95,7 +94,7 @@ async def produce_events(bootstrap: str, prefix: str, events: list[Any]) -> None
         futures = []
         for event in events:
             analysis = isinstance(event, AnalysisStarted | AnalysisCompleted | AnalysisFailed)
-            topic = analysis_topic(ns) if analysis else lane_topic(event.priority, ns)
+            topic = ns.analysis_topic if analysis else ns.lane_topic(event.priority)
             futures.append(await producer.send(topic, encode(event), key=event.file_id.encode()))
         await asyncio.gather(*futures)
     finally:

@@ -16,7 +16,6 @@ from projections.tags.writer import tags_spec
 from schemas.analysis_events import AnalysisCompleted
 from schemas.envelope import file_id_for
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic
 from streams.ops.namespace import drop_namespace as drop_stores
 from streams.publishing.fileinfo import content_hash
 from tests import builders as build
@@ -71,7 +70,7 @@ async def drop_namespace(settings: Settings, prefix: str) -> None:
 
 def runner(settings: Settings, prefix: str) -> ProjectionRunner[object]:
     spec = tags_spec(settings.redis_url, f"{prefix}:", "standard")
-    return ProjectionRunner(spec, settings, [analysis_topic(Namespace(prefix))],  # type: ignore[arg-type]
+    return ProjectionRunner(spec, settings, [Namespace(prefix).analysis_topic],  # type: ignore[arg-type]
                             group_id=f"{prefix}.projection.tags", batch_size=64)
 
 

@@ -15,7 +15,6 @@ from schemas.codec import decode
 from schemas.envelope import file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic, deadletter_topic
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import read_file_info
 from streams.publishing.sinks import KafkaSink, event_headers
@@ -72,7 +71,7 @@ async def outcomes(settings: Settings, prefix: str, ids: dict[str, str], timeout
 
     async def all_done() -> bool:
         records = await read_topic(settings.kafka_bootstrap_servers,
-                                   analysis_topic(Namespace(prefix)))
+                                   Namespace(prefix).analysis_topic)
         for record in records:
             event = decode(record.value)
             if isinstance(event, AnalysisCompleted):
@@ -100,7 +99,7 @@ async def test_every_bad_file_is_accounted_for(settings: Settings, prefix: str,
     for kind, allowed in EXPECTED.items():
         assert by_kind[kind] in allowed, f"{kind}: got {by_kind[kind]}, expected {allowed}"
     await asyncio.sleep(0)
-    dead = await read_topic(settings.kafka_bootstrap_servers, deadletter_topic(Namespace(prefix)))
+    dead = await read_topic(settings.kafka_bootstrap_servers, Namespace(prefix).deadletter_topic)
     dead_reasons = sorted(r.headers["deadletter_reason"].decode().split(":")[0] for r in dead)
     failed = sorted(r for r in by_kind.values() if r != "completed")
     assert dead_reasons == failed

@@ -22,7 +22,6 @@ from schemas.codec import decode, encode
 from schemas.envelope import PRIORITIES, file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic, deadletter_topic, lane_topic
 from streams.bridge.bridge import Bridge
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
@@ -43,7 +42,7 @@ async def lane_records(settings: Settings, prefix: str) -> list[Record]:
     out: list[Record] = []
     for lane in PRIORITIES:
         out.extend(await read_topic(settings.kafka_bootstrap_servers,
-                                    lane_topic(lane, Namespace(prefix))))
+                                    Namespace(prefix).lane_topic(lane)))
     return out
 
 
@@ -166,7 +165,7 @@ async def test_malformed_messages_are_deadlettered_and_the_queue_keeps_flowing(
     try:
         await wait_for_count(settings, prefix, 5, 60)
         dead = await read_topic(settings.kafka_bootstrap_servers,
-                                deadletter_topic(Namespace(prefix)))
+                                Namespace(prefix).deadletter_topic)
     finally:
         bridge.stop_quietly()
     assert {r.value for r in dead} == set(bad)
@@ -255,17 +254,17 @@ async def test_a_5mb_poison_message_among_20_files_is_deadlettered_and_analysed_
     try:
         async def twenty_done() -> bool:
             records = await read_topic(settings.kafka_bootstrap_servers,
-                                       analysis_topic(Namespace(prefix)))
+                                       Namespace(prefix).analysis_topic)
             return len(completed(records)) >= 20
 
         assert await wait_until(twenty_done, 240, 1.0), \
             (tmp_path / "analysis.log").read_text()[-2000:]
         await asyncio.sleep(3)  # a bridge still retrying would add copies meanwhile
         analyses = await read_topic(settings.kafka_bootstrap_servers,
-                                    analysis_topic(Namespace(prefix)))
+                                    Namespace(prefix).analysis_topic)
         lanes = await lane_records(settings, prefix)
         dead = await read_topic(settings.kafka_bootstrap_servers,
-                                deadletter_topic(Namespace(prefix)))
+                                Namespace(prefix).deadletter_topic)
         done = completed(analyses)
         print(f"poison: AnalysisCompleted={len(done)} lane_records={len(lanes)} dead={len(dead)}")
         flowing_s = await first_arrival_s(settings, prefix, len(lanes), 900)
@@ -302,7 +301,7 @@ async def test_a_record_kafka_refuses_is_isolated_and_the_rest_acked_once(
         await asyncio.sleep(3)
         lanes = await lane_records(settings, prefix)
         dead = await read_topic(settings.kafka_bootstrap_servers,
-                                deadletter_topic(Namespace(prefix)))
+                                Namespace(prefix).deadletter_topic)
         flowing_s = await first_arrival_s(settings, prefix, len(lanes), 900)
     finally:
         bridge.stop_quietly()
@@ -332,7 +331,7 @@ async def test_a_nack_on_a_dead_channel_reconnects_instead_of_crashing_the_bridg
     # Before: the nack raised out of run() and the bridge role crashed.
     from aiokafka.admin import AIOKafkaAdminClient
 
-    low = lane_topic("low", Namespace(prefix))
+    low = Namespace(prefix).lane_topic("low")
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:

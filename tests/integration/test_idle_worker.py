@@ -21,7 +21,6 @@ from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
 from tests.integration.kafka_utils import read_topic, wait_until
@@ -64,7 +63,7 @@ def descendants(pid: int) -> list[int]:
 
 
 async def completed(settings: Settings, prefix: str) -> int:
-    records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
+    records = await read_topic(settings.kafka_bootstrap_servers, Namespace(prefix).analysis_topic)
     return sum(isinstance(decode(r.value), AnalysisCompleted) for r in records)
 
 

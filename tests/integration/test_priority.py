@@ -15,7 +15,6 @@ from schemas.codec import decode
 from schemas.envelope import Priority, file_id_for
 from schemas.file_events import AnalysisRequested, AnalysisRequestedPayload
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import read_file_info
 from streams.publishing.sinks import KafkaSink, event_headers
@@ -57,7 +56,7 @@ async def test_high_priority_overtakes_a_2000_file_backlog(settings: Settings, p
     async def urgent_done() -> bool:
         nonlocal order
         records = await read_topic(settings.kafka_bootstrap_servers,
-                                   analysis_topic(Namespace(prefix)))
+                                   Namespace(prefix).analysis_topic)
         events = [decode(r.value) for r in records]
         done = [e for e in events if isinstance(e, AnalysisCompleted | AnalysisFailed)]
         done.sort(key=lambda e: e.occurred_at)
@@ -89,7 +88,7 @@ async def test_high_priority_overtakes_a_backlog_already_being_worked_on(
     async def finished(at_least: int, priority: str) -> bool:
         nonlocal done
         records = await read_topic(settings.kafka_bootstrap_servers,
-                                   analysis_topic(Namespace(prefix)))
+                                   Namespace(prefix).analysis_topic)
         events = [decode(r.value) for r in records]
         results = sorted((e for e in events if isinstance(e, AnalysisCompleted | AnalysisFailed)),
                          key=lambda e: e.occurred_at)

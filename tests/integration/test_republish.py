@@ -9,7 +9,6 @@ from infra.settings import Settings
 from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
 from tests.integration.kafka_utils import read_topic, wait_until
@@ -18,7 +17,7 @@ SERVICES = ("kafka", "redis")
 
 
 async def completed(settings: Settings, prefix: str) -> list[AnalysisCompleted]:
-    records = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
+    records = await read_topic(settings.kafka_bootstrap_servers, Namespace(prefix).analysis_topic)
     events = [decode(r.value) for r in records]
     return sorted((e for e in events if isinstance(e, AnalysisCompleted)),
                   key=lambda e: e.occurred_at)

@@ -15,7 +15,6 @@ from infra.settings import Settings
 from schemas.codec import decode
 from schemas.envelope import PRIORITIES
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic, lane_topic
 from streams.tags import files
 from streams.watcher.watcher import watch_library
 from tests.integration.kafka_utils import produce_events, read_topic
@@ -44,7 +43,7 @@ async def lane_events(settings: Settings, prefix: str) -> list[tuple[str, str]]:
     out = []
     for lane in PRIORITIES:
         for record in await read_topic(settings.kafka_bootstrap_servers,
-                                       lane_topic(lane, Namespace(prefix))):
+                                       Namespace(prefix).lane_topic(lane)):
             event = decode(record.value)
             out.append((event.event_type, Path(event.payload.file.path).name))  # type: ignore[union-attr]
     return sorted(out)
@@ -75,5 +74,5 @@ async def test_our_tag_writes_are_not_published_as_modifications(
     assert watcher.own_writes == 2
     # Only the foreign edit was published: no FileModified (so no re-analysis) for ours.
     assert await lane_events(settings, prefix) == [("FileModified", "c.flac")]
-    analyses = await read_topic(settings.kafka_bootstrap_servers, analysis_topic(Namespace(prefix)))
+    analyses = await read_topic(settings.kafka_bootstrap_servers, Namespace(prefix).analysis_topic)
     assert len(analyses) == 2  # just the two analyses we produced: none followed

@@ -14,7 +14,6 @@ from infra.settings import Settings
 from schemas.codec import decode
 from schemas.envelope import PRIORITIES, file_id_for
 from schemas.namespace import Namespace
-from schemas.topics import lane_topic
 from streams.watcher.watcher import watch_library
 from tests.integration.kafka_utils import read_topic
 
@@ -33,7 +32,7 @@ async def events_in(settings: Settings, prefix: str) -> list[object]:
     for lane in PRIORITIES:
         out += [decode(r.value) for r in
                 await read_topic(settings.kafka_bootstrap_servers,
-                                 lane_topic(lane, Namespace(prefix)))]
+                                 Namespace(prefix).lane_topic(lane))]
     return sorted(out, key=lambda e: e.occurred_at)  # type: ignore[attr-defined]
 
 

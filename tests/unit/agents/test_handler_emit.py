@@ -13,7 +13,6 @@ from schemas import headers as h
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
 from schemas.codec import decode
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic, deadletter_topic
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler, RetryPolicy
 from streams.pool.pool import PoolTaskError
@@ -22,7 +21,7 @@ from tests.fakes.memory_producer import MemoryProducer
 from tests.unit.agents.test_handler_version import FakePool, discovered
 from tests.unit.schemas.samples import FID
 
-ANALYSIS, DEADLETTER = analysis_topic(Namespace("t")), deadletter_topic(Namespace("t"))
+ANALYSIS, DEADLETTER = Namespace("t").analysis_topic, Namespace("t").deadletter_topic
 FAST = RetryPolicy(base_delay_s=0.001, io_attempts=4, io_max_delay_s=0.002)
 
 

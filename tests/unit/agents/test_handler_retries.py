@@ -12,7 +12,6 @@ from aiokafka.errors import KafkaConnectionError
 from schemas.analysis_events import AnalysisCompleted, AnalysisFailed
 from schemas.codec import decode
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic, deadletter_topic
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler, RetryPolicy
 from tests.unit.agents.test_handler_version import FakePool, Sent, discovered
@@ -41,7 +40,7 @@ class Flaky(Sent):
 
 
 def outcomes(sent: Sent) -> list[Any]:
-    return [decode(v) for t, v in sent.records if t == analysis_topic(Namespace("t"))]
+    return [decode(v) for t, v in sent.records if t == Namespace("t").analysis_topic]
 
 
 async def test_a_result_the_schema_rejects_fails_as_internal_and_is_deadlettered() -> None:
@@ -53,7 +52,7 @@ async def test_a_result_the_schema_rejects_fails_as_internal_and_is_deadlettered
     assert failed.payload.reason == "internal" and not failed.payload.transient
     assert failed.payload.message.startswith("msgspec.ValidationError: Expected `float`"), \
         failed.payload.message
-    (dead,) = [v for t, v in sent.records if t == deadletter_topic(Namespace("t"))]
+    (dead,) = [v for t, v in sent.records if t == Namespace("t").deadletter_topic]
     assert decode(dead).event_id == "e1"
     assert not [e for e in outcomes(sent) if isinstance(e, AnalysisCompleted)]
 

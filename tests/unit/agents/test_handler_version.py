@@ -14,7 +14,6 @@ from schemas.analysis_events import AnalysisCompleted
 from schemas.codec import decode, encode
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload
 from schemas.namespace import Namespace
-from schemas.topics import analysis_topic
 from streams.agents.cache import ResultCache
 from streams.agents.handler import AnalysisHandler, derived_id
 from streams.analysis.version import ANALYZER_VERSION
@@ -70,7 +69,7 @@ class Sent:
         return done
 
     def completed(self) -> list[AnalysisCompleted]:
-        events = [decode(v) for t, v in self.records if t == analysis_topic(Namespace("t"))]
+        events = [decode(v) for t, v in self.records if t == Namespace("t").analysis_topic]
         return [e for e in events if isinstance(e, AnalysisCompleted)]
 
 

@@ -13,7 +13,6 @@ from schemas.codec import decode, encode
 from schemas.envelope import Priority
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload
 from schemas.namespace import Namespace
-from schemas.topics import deadletter_topic, lane_topic
 from streams.bridge.bridge import Bridge
 from streams.bridge.partitioner import partitions_for
 from tests.fakes.memory_amqp import MemoryAmqp, MemoryChannel, Settle
@@ -21,7 +20,7 @@ from tests.fakes.memory_batch_producer import MemoryKafka, SentBatch
 from tests.unit.schemas.samples import INFO
 
 NS = Namespace("t")
-NORMAL = lane_topic("normal", NS)
+NORMAL = NS.lane_topic("normal")
 
 
 def event(n: int, file: int | None = None, priority: Priority = "normal") -> bytes:
@@ -115,8 +114,7 @@ async def test_records_land_on_their_keys_partitions_in_delivery_order(
     for topic, partition, record in held:
         assert record.key is not None
         assert partition == partitions_for([record.key], 6)[0]
-        assert topic == lane_topic("high" if record.key == f"{0:036d}".encode() else "normal",
-                                   NS)
+        assert topic == NS.lane_topic("high" if record.key == f"{0:036d}".encode() else "normal")
     # One batch per (topic, partition); within a partition, the order of delivery.
     slots = [(b.topic, b.partition) for b in running.kafka.batches]
     assert len(slots) == len(set(slots))
@@ -173,7 +171,7 @@ async def test_poison_goes_to_the_dead_letters_in_the_same_acked_batch(
     poison = [b"not json", b"{}", b"[]"]
     await running.deliver(event(1), *poison, event(2))
     await until(lambda: len(running.channel.acked) == 5, "the batch acked")
-    dead = [(p, r) for t, p, r in running.kafka.held() if t == deadletter_topic(NS)]
+    dead = [(p, r) for t, p, r in running.kafka.held() if t == NS.deadletter_topic]
     assert [r.value for _, r in dead] == poison and {r.key for _, r in dead} == {None}
     assert len({p for p, _ in dead}) == 3  # unkeyed: spread over the partitions
     assert (running.bridge.forwarded, running.bridge.deadlettered) == (2, 3)

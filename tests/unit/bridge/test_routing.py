@@ -6,7 +6,6 @@ import pytest
 
 from schemas.codec import encode
 from schemas.namespace import Namespace
-from schemas.topics import deadletter_topic, lane_topic
 from streams.bridge.routing import EXCERPT_BYTES, excerpt_route, route
 from tests.unit.schemas.samples import all_samples
 
@@ -16,7 +15,7 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 def test_valid_event_goes_to_its_lane_keyed_by_file_id_with_ids_and_trace() -> None:
     event = all_samples()[0]
     target = route(encode(event), {"traceparent": TRACEPARENT, "other": "x"}, Namespace("p"))
-    assert target.topic == lane_topic(event.priority, Namespace("p"))
+    assert target.topic == Namespace("p").lane_topic(event.priority)
     assert target.key == event.file_id.encode()
     headers = dict(target.headers)
     assert headers["event_id"] == event.event_id.encode()
@@ -33,7 +32,7 @@ def test_valid_event_goes_to_its_lane_keyed_by_file_id_with_ids_and_trace() -> N
 ])
 def test_bad_messages_go_to_deadletter_with_reason(body: bytes, reason: str) -> None:
     target = route(body, {"traceparent": TRACEPARENT}, Namespace("p"))
-    assert target.topic == deadletter_topic(Namespace("p"))
+    assert target.topic == Namespace("p").deadletter_topic
     assert target.deadletter_reason == reason
     assert dict(target.headers)["deadletter_reason"].decode().startswith(reason)
 
@@ -41,8 +40,8 @@ def test_bad_messages_go_to_deadletter_with_reason(body: bytes, reason: str) -> 
 def test_high_priority_event_goes_to_the_high_lane() -> None:
     raw = json.loads(encode(all_samples()[0]))
     raw["priority"] = "high"
-    assert route(json.dumps(raw).encode(), None, Namespace("p")).topic == lane_topic(
-        "high", Namespace("p"))
+    assert route(json.dumps(raw).encode(), None, Namespace("p")).topic == Namespace(
+        "p").lane_topic("high")
 
 
 def test_a_body_above_the_limit_is_deadlettered_as_an_excerpt_with_its_ids() -> None:
@@ -51,7 +50,7 @@ def test_a_body_above_the_limit_is_deadlettered_as_an_excerpt_with_its_ids() -> 
     amqp = {"event_id": event.event_id, "file_id": event.file_id, "traceparent": TRACEPARENT,
             "other": "x" * 10_000}
     target = route(body, amqp, Namespace("p"), max_bytes=len(body) - 1)
-    assert target.topic == deadletter_topic(Namespace("p")) and target.key is None
+    assert target.topic == Namespace("p").deadletter_topic and target.key is None
     assert target.deadletter_reason == "too_large"
     headers = dict(target.headers)
     assert headers["deadletter_reason"].decode().startswith(f"too_large: {len(body)} bytes")
@@ -59,7 +58,7 @@ def test_a_body_above_the_limit_is_deadlettered_as_an_excerpt_with_its_ids() -> 
     assert headers["event_id"] == event.event_id.encode() and "other" not in headers
     assert target.value == body[:EXCERPT_BYTES]
     assert route(body, amqp, Namespace("p"), max_bytes=len(body)).topic == \
-        lane_topic(event.priority, Namespace("p"))
+        Namespace("p").lane_topic(event.priority)
 
 
 def test_an_excerpt_is_bounded_however_large_the_message_and_its_headers() -> None:

@@ -10,7 +10,7 @@ from projections.neo4j.writer import DEFAULT_NS
 from projections.postgres.schema import DEFAULT_SCHEMA
 from projections.redis.keys import DEFAULT_PREFIX
 from schemas.namespace import LIVE, Namespace
-from schemas.topics import analysis_topic, catalogue, deadletter_topic, lane_topic
+from schemas.topics import catalogue
 
 
 def test_live_names() -> None:
@@ -46,17 +46,14 @@ def test_side_namespace_names() -> None:
     assert (ns.pg_schema, ns.neo4j_ns, ns.redis_prefix) == ("t1a2", "t1a2", "t1a2:")
 
 
-def test_the_older_helpers_spell_the_same_names() -> None:
+def test_the_catalogue_and_topology_spell_the_namespace_names() -> None:
     ns = Namespace("p")
-    assert lane_topic("low", ns) == ns.lane_topic("low")
-    assert (analysis_topic(ns), deadletter_topic(ns)) == (ns.analysis_topic,
-                                                          ns.deadletter_topic)
     assert [t.name for t in catalogue(ns)] == [*ns.lane_topics, ns.analysis_topic,
                                                ns.deadletter_topic]
     assert (Topology(ns).exchange, Topology(ns).queue) == (ns.amqp_exchange, ns.amqp_queue)
     assert Topology(ns) == Topology(Namespace("p"))
-    # With no namespace given, the live system's names.
-    assert (lane_topic("low"), analysis_topic(), deadletter_topic()) == (
+    # The live system's names, and what the catalogue and topology give with no namespace.
+    assert (LIVE.lane_topic("low"), LIVE.analysis_topic, LIVE.deadletter_topic) == (
         "tracktion.files.low", "tracktion.analysis", "tracktion.deadletter")
     assert [t.name for t in catalogue()] == [
         "tracktion.files.high", "tracktion.files.normal", "tracktion.files.low",

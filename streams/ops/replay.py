@@ -18,7 +18,7 @@ from infra.kafka_groups import describe_group
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
 from schemas.namespace import Namespace
-from streams.worker.projections_role import build_spec, source_topics
+from streams.worker.projections_role import build_spec
 
 
 class ReplayRefusedError(RuntimeError):
@@ -58,7 +58,7 @@ async def replay_store(settings: Settings, ns: Namespace, store: str,
         topics, batch_size = [ns.analysis_topic], BATCH_SIZE
     else:
         spec = build_spec(store, settings, ns)
-        topics, batch_size = source_topics(ns), 2000
+        topics, batch_size = list(ns.source_topics), 2000
     await spec.writer.setup()
     await spec.writer.reset(spec.projector.name)
     runner: ProjectionRunner[Any] = ProjectionRunner(

@@ -21,10 +21,6 @@ from streams.worker.web import RouteAdder
 STORES = ("postgres", "neo4j", "redis")
 
 
-def source_topics(ns: Namespace) -> list[str]:
-    return list(ns.source_topics)
-
-
 def build_spec(store: str, settings: Settings, ns: Namespace) -> Any:
     """The store's projection in namespace `ns`: its schema, graph ns or key prefix."""
     if store == "postgres":
@@ -54,7 +50,7 @@ class ProjectionsRole:
 
         s = self._settings
         await ensure_catalogue(s, self._ns)
-        topics = source_topics(self._ns)
+        topics = list(self._ns.source_topics)
         for store in self._stores:
             spec = build_spec(store, s, self._ns)
             self.runners.append(ProjectionRunner(

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
 from schemas.namespace import Namespace
-from streams.worker.projections_role import build_spec, source_topics
+from streams.worker.projections_role import build_spec
 from tests.integration.kafka_utils import produce_events, stack_service, wait_until
 from tests.integration.projections.redis_support import batch_events, dump
 
@@ -30,7 +30,7 @@ def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
     """Reads `prefix`'s topics into namespace `ns` (itself, or a reference twin)."""
     into = Namespace(ns)
     return ProjectionRunner(build_spec("redis", settings, into), settings,
-                            source_topics(Namespace(prefix)),
+                            list(Namespace(prefix).source_topics),
                             group_id=into.projection_group("redis"), batch_size=200,
                             checkpoint_load_timeout_s=DEADLINE_S)
 
@@ -42,7 +42,7 @@ async def test_a_rebalance_during_a_store_outage_errors_clearly_then_catches_up(
     await produce_events(settings.kafka_bootstrap_servers, prefix, first)
     live = runner(settings, prefix, prefix)
     task = asyncio.create_task(live.run())
-    joiner = AIOKafkaConsumer(*source_topics(Namespace(prefix)), bootstrap_servers=settings.
+    joiner = AIOKafkaConsumer(*Namespace(prefix).source_topics, bootstrap_servers=settings.
                               kafka_bootstrap_servers, group_id=f"{prefix}.projection.redis",
                               enable_auto_commit=False)
     try:

@@ -18,7 +18,7 @@ from projections.metrics import CIRCUIT_BREAKER_STATE
 from projections.neo4j.queries import dump_namespace
 from projections.runner import ProjectionRunner
 from schemas.namespace import Namespace
-from streams.worker.projections_role import build_spec, source_topics
+from streams.worker.projections_role import build_spec
 from tests.integration.kafka_utils import produce_events, stack_service
 from tests.integration.projections.redis_support import batch_events
 
@@ -37,7 +37,7 @@ def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
     Namespace, so a graph ns or schema cannot stand in for it."""
     into = Namespace(ns)
     spec = build_spec("neo4j", settings, into)
-    return ProjectionRunner(spec, settings, source_topics(Namespace(prefix)),
+    return ProjectionRunner(spec, settings, list(Namespace(prefix).source_topics),
                             group_id=into.projection_group("neo4j"), batch_size=200)
 
 

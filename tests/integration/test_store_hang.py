@@ -18,7 +18,7 @@ from infra.settings import Settings
 from infra.stack.base import read_pid
 from projections.runner import ProjectionRunner
 from schemas.namespace import Namespace
-from streams.worker.projections_role import build_spec, source_topics
+from streams.worker.projections_role import build_spec
 from tests.integration.kafka_utils import produce_events, wait_until
 from tests.integration.projections.redis_support import batch_events
 from tests.integration.test_neo4j_outage import graph
@@ -30,7 +30,7 @@ def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
     bounded = settings.model_copy(update={"projection_write_timeout": 2.0})
     into = Namespace(ns)
     return ProjectionRunner(build_spec("neo4j", bounded, into), bounded,
-                            source_topics(Namespace(prefix)),
+                            list(Namespace(prefix).source_topics),
                             group_id=into.projection_group("neo4j"), batch_size=50)
 
 

@@ -292,7 +292,12 @@ class ProjectionRunner(Generic[I]):
             fetched = await self.consumer.getmany(timeout_ms=max(1, int(min(left, 1.0) * 1000)))
             for tp, records in fetched.items():
                 self.consumer.seek(tp, records[0].offset)
-                self.consumer.pause(tp)
+                # Held back only while something will resume it: the write retry (its
+                # `finally`) or a rebalance whose seek is still to come (`_seek`). A
+                # partition its callback has already seeked fetches on: paused here, it
+                # would stay paused for ever (seen while checkpoints were unavailable).
+                if self._pending is not None or not self._settled.is_set():
+                    self.consumer.pause(tp)
         return False
 
     async def _commit(self, checkpoints: Checkpoints) -> None:
@@ -367,6 +372,8 @@ class ProjectionRunner(Generic[I]):
                 consumer.seek(tp, 0)
             if self._pending is not None:
                 consumer.pause(tp)
+            else:  # `_idle` may have held it back while this callback awaited the store
+                consumer.resume(tp)
         self.checkpoints_error = None
         self._generation += 1
         self._settled.set()

@@ -59,6 +59,8 @@ class MemoryWriter:
     writes: list[Write] = field(default_factory=list)
     failures: list[BaseException] = field(default_factory=list)
     load_failures: int = 0
+    #: while set-able and unset, a checkpoint load waits (a slow store during a rebalance)
+    load_hold: asyncio.Event | None = None
     hold: asyncio.Event | None = None
     #: called with the attempt number as each write starts (tests snapshot the runner there)
     on_attempt: Callable[[int], None] | None = None
@@ -70,6 +72,8 @@ class MemoryWriter:
         self.closed = False
 
     async def load_checkpoints(self, projection: str) -> Checkpoints:
+        if self.load_hold is not None:
+            await self.load_hold.wait()
         if self.load_failures > 0:
             self.load_failures -= 1
             raise ConnectionError("memory store unreachable")

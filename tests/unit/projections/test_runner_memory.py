@@ -238,3 +238,52 @@ async def test_checkpoints_unavailable_at_assignment_keep_partitions_paused_unti
     assert await h.runner.run_until_caught_up(timeout_s=5) == 10
     assert h.runner.checkpoints_error is None and not h.consumer.paused()
     await h.runner.stop()
+
+
+async def test_a_rebalance_seen_while_checkpoints_were_unavailable_leaves_nothing_paused(
+        harness: Callable[..., Harness]) -> None:
+    """The store is down at assignment; while the runner idles between load retries, a
+    rebalance (a member left) assigns the partitions again and its callback, the store back,
+    seeks them. The idle poll then gets their records: it gives them back, but must not
+    pause them (nothing would resume them: found by test_checkpoint_outage on real Kafka)."""
+    writer = MemoryWriter(load_failures=10**6)
+    h = harness(filled_log(), writer=writer)
+    await h.runner.start()
+    assert h.consumer.paused() == {P0, P1}
+
+    async def store_back_then_rebalance() -> None:
+        writer.load_failures = 0
+        await h.consumer.rebalance({P0, P1})
+
+    h.consumer.during_next_fetch(store_back_then_rebalance, read_first=False)
+    assert await h.runner.step() == 0  # the retried load failed before the rebalance
+    assert not h.consumer.paused()
+    assert await h.runner.run_until_caught_up(timeout_s=5) == 10
+    await h.runner.stop()
+
+
+async def test_records_held_back_while_a_callback_awaits_the_store_are_resumed_by_its_seek(
+        harness: Callable[..., Harness]) -> None:
+    """The other order: the idle poll gets records of a new assignment while its callback
+    still waits for the store's checkpoints, and holds them back; the callback's seek
+    must resume them."""
+    writer = MemoryWriter(load_failures=10**6)
+    h = harness(filled_log(), writer=writer)
+    await h.runner.start()
+    hold = asyncio.Event()
+    rebalanced: list[asyncio.Task[None]] = []
+
+    async def rebalance_awaiting_the_store() -> None:
+        writer.load_failures, writer.load_hold = 0, hold
+        rebalanced.append(asyncio.create_task(h.consumer.rebalance({P0, P1})))
+        await until(lambda: h.consumer.assignment() == {P0, P1} and not h.consumer.paused(),
+                    "the new assignment")
+
+    h.consumer.during_next_fetch(rebalance_awaiting_the_store, read_first=False)
+    assert await h.runner.step() == 0
+    assert h.consumer.paused() == {P0, P1}  # held back: the callback has not seeked yet
+    hold.set()
+    await rebalanced[0]
+    assert not h.consumer.paused()
+    assert await h.runner.run_until_caught_up(timeout_s=5) == 10
+    await h.runner.stop()

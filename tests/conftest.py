@@ -1,4 +1,5 @@
-"""Shared test configuration: settings and unique names; service fixtures live in integration/."""
+"""Shared test configuration: settings, unique names and the per-test namespace; the other
+service fixtures live in integration/."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import io
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -23,6 +24,31 @@ def settings() -> Settings:
 def uid() -> str:
     """A short unique token for naming topics, schemas, key prefixes and labels per test."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def prefix(request: pytest.FixtureRequest, settings: Settings,
+                 uid: str) -> AsyncIterator[str]:
+    """This test's namespace prefix (integration and e2e tests alike), with its topics
+    created: `PARTITIONS` of the module (default 3), unless the module sets
+    `CREATE_TOPICS = False` (the code under test creates them). Afterwards every store the
+    module uses (`SERVICES`, default all) is emptied of it and of its `<prefix>ref` twin (a
+    reference rebuild); Kafka leftovers under unique names are harmless, any other failed
+    clean-up fails the test."""
+    from infra.kafka_admin import ensure_topics
+    from schemas.namespace import Namespace
+    from streams.ops.namespace import STORES, drop_namespace
+
+    name = f"n{uid}"
+    if getattr(request.module, "CREATE_TOPICS", True):
+        await ensure_topics(settings.kafka_bootstrap_servers,
+                            getattr(request.module, "PARTITIONS", 3), Namespace(name))
+    yield name
+    used = set(getattr(request.module, "SERVICES", STORES))
+    for ns in (name, f"{name}ref"):
+        failed = await drop_namespace(settings, Namespace(ns), [s for s in STORES if s in used])
+        failed.pop("kafka", None)
+        assert not failed, f"clean-up of namespace {ns} failed: {failed}"
 
 
 # A test still running this long is about to hit pytest-timeout, which (thread method) dumps

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from neo4j import AsyncGraphDatabase
 
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.neo4j.apply import tempo_bucket
 from schemas import headers as h
@@ -39,20 +38,13 @@ from streams.analysis.notation import KEYS, camelot, open_key
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import is_audio
 from streams.publishing.publisher import Via, publish_paths
-from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
+from tests.e2e.support import free_port, generated_corpus
 from tests.e2e.test_reanalysis import reanalyse, run_batch, tracks_when
 from tests.integration.kafka_utils import read_topic, wait_until
 
+PARTITIONS = 6  # the prefix fixture creates this many per topic
 OLD, NEW, LEGACY = 8, 4, 4  # files analysed at v1, added at v2; v1 files with legacy results
 PUBLISH_VIA: Via = "kafka"  # the bridge is not what this test is about: no bridge process
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"u{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, Namespace(name))
-    yield name
-    await cleanup_namespace(settings, name)
 
 
 @pytest.fixture

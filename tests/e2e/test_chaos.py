@@ -5,12 +5,10 @@ every read model, none is missing and none is counted twice."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.redis.side_writes import record_expected_total
 from projections.redis.writer import connect
@@ -26,8 +24,9 @@ from tests.e2e.batch import (
     wait_for_progress,
     wait_ready,
 )
-from tests.e2e.support import cleanup_namespace, generated_corpus
+from tests.e2e.support import generated_corpus
 
+PARTITIONS = 6  # the prefix fixture creates this many per topic
 FILES = 500
 KILL_AFTER = 60  # analyses finished before the chaos starts (well short of FILES)
 
@@ -35,14 +34,6 @@ KILL_AFTER = 60  # analyses finished before the chaos starts (well short of FILE
 @pytest.fixture(scope="module")
 def corpus() -> Path:
     return generated_corpus("chaos500", FILES, seconds=6.0)
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"c{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, Namespace(name))
-    yield name
-    await cleanup_namespace(settings, name)
 
 
 @pytest.mark.timeout(1800)

@@ -8,7 +8,6 @@ import json
 import random
 import re
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import pytest
 from neo4j import AsyncGraphDatabase
 
 from infra.jaeger_query import fetch_trace, find_trace_ids, span_tree
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from infra.telemetry import flush_tracing, init_tracing
 from projections.redis.progress import wait_for_batch
@@ -27,22 +25,15 @@ from schemas.namespace import Namespace
 from streams.analysis.core import analyse_file
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.publisher import publish_paths
-from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
+from tests.e2e.support import free_port, generated_corpus
 
+PARTITIONS = 6  # the prefix fixture creates this many per topic
 FILES = 300
 
 
 @pytest.fixture(scope="module")
 def corpus() -> Path:
     return generated_corpus("e2e300", FILES, seconds=8.0)
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"e{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, Namespace(name))
-    yield name
-    await cleanup_namespace(settings, name)
 
 
 def scrape(port: int) -> dict[str, float]:

@@ -8,30 +8,20 @@ import subprocess
 import sys
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from infra.polling import poll_or_fail, poll_until
-from infra.settings import Settings
 from streams.ops.worker_process import WorkerProcess
-from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
+from tests.e2e.support import free_port, generated_corpus
 from tests.integration.kafka_utils import REPO
 from tests.integration.pages.browser import chromium
 from tests.integration.pages.library import get_json
 
 FILES = 12
+CREATE_TOPICS = False  # the worker creates its own (the prefix fixture drops them)
 # Read in one script call: the page replaces its rows on every event (no stale handles).
 PERCENT = ("const c = document.querySelector('table.batches .pct');"
            "return c ? c.textContent.trim() : '';")
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"pp{uid}"
-    yield name
-    await cleanup_namespace(settings, name)
 
 
 async def _ready(base: str, worker: WorkerProcess) -> None:

@@ -15,7 +15,6 @@ import asyncpg
 import pytest
 from neo4j import AsyncGraphDatabase
 
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.redis.progress import wait_for_batch
 from projections.redis.side_writes import record_expected_total
@@ -25,19 +24,12 @@ from schemas.namespace import Namespace
 from streams.ops.worker_process import WorkerProcess
 from streams.publishing.fileinfo import is_audio
 from streams.publishing.publisher import publish_paths
-from tests.e2e.support import cleanup_namespace, free_port, generated_corpus
+from tests.e2e.support import free_port, generated_corpus
 from tests.integration.kafka_utils import REPO, wait_until
 
+PARTITIONS = 6  # the prefix fixture creates this many per topic
 FILES = 12
 TRACKTION = str(REPO / ".venv" / "bin" / "tracktion")
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"a{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 6, Namespace(name))
-    yield name
-    await cleanup_namespace(settings, name)
 
 
 @pytest.fixture

@@ -80,26 +80,3 @@ async def kafka_topic(settings: Settings, uid: str) -> AsyncIterator[Callable[..
             except Exception:
                 pass  # best effort: unique names keep leftovers harmless
         await admin.close()
-
-
-
-@pytest.fixture
-async def prefix(request: pytest.FixtureRequest, settings: Settings,
-                 uid: str) -> AsyncIterator[str]:
-    """This test's namespace prefix, with its topics created (`PARTITIONS` of the module,
-    default 3). Afterwards every store the module uses (`SERVICES`) is emptied of it and of
-    its `<prefix>ref` twin (a reference rebuild); Kafka leftovers under unique names are
-    harmless, any other failed clean-up fails the test."""
-    from infra.kafka_admin import ensure_topics
-    from schemas.namespace import Namespace
-    from streams.ops.namespace import STORES, drop_namespace
-
-    name = f"n{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers,
-                        getattr(request.module, "PARTITIONS", 3), Namespace(name))
-    yield name
-    used = set(getattr(request.module, "SERVICES", STORES))
-    for ns in (name, f"{name}ref"):
-        failed = await drop_namespace(settings, Namespace(ns), [s for s in STORES if s in used])
-        failed.pop("kafka", None)
-        assert not failed, f"clean-up of namespace {ns} failed: {failed}"

@@ -9,14 +9,12 @@ from pathlib import Path
 import msgspec
 from prometheus_client import REGISTRY
 
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
 from projections.tags.writer import tags_spec
 from schemas.analysis_events import AnalysisCompleted
 from schemas.envelope import file_id_for
 from schemas.namespace import Namespace
-from streams.ops.namespace import drop_namespace as drop_stores
 from streams.publishing.fileinfo import content_hash
 from tests import builders as build
 from tests.builders import file_info
@@ -58,14 +56,6 @@ def completed(root: Path, path: Path, bpm: float = FEATURES.bpm,
                      content_hash=analysed_hash or content_hash(path))
     return build.completed(info, msgspec.structs.replace(FEATURES, bpm=bpm),
                            analysis_id=f"a-{path.name}-{bpm}")
-
-
-async def create_topics(settings: Settings, prefix: str) -> None:
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(prefix))
-
-
-async def drop_namespace(settings: Settings, prefix: str) -> None:
-    await drop_stores(settings, Namespace(prefix), ("redis", "kafka"))  # leftovers: unique names
 
 
 def runner(settings: Settings, prefix: str) -> ProjectionRunner[object]:

@@ -5,7 +5,6 @@ a file in the same library is still published."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import mutagen
@@ -20,8 +19,6 @@ from streams.watcher.watcher import watch_library
 from tests.integration.kafka_utils import produce_events, read_topic
 from tests.integration.tags_support import (
     completed,
-    create_topics,
-    drop_namespace,
     make,
     project,
 )
@@ -29,14 +26,6 @@ from tests.integration.tags_support import (
 SERVICES = ("kafka", "redis")
 pytestmark = pytest.mark.integration
 SETTLE_S = 0.5
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"tw{uid}"
-    await create_topics(settings, name)
-    yield name
-    await drop_namespace(settings, name)
 
 
 async def lane_events(settings: Settings, prefix: str) -> list[tuple[str, str]]:

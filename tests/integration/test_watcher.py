@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from infra.kafka_admin import ensure_topics
 from infra.settings import Settings
 from schemas.codec import decode
 from schemas.envelope import PRIORITIES, file_id_for
@@ -18,13 +14,6 @@ from streams.watcher.watcher import watch_library
 from tests.integration.kafka_utils import read_topic
 
 SERVICES = ("kafka",)
-
-
-@pytest.fixture
-async def prefix(settings: Settings, uid: str) -> AsyncIterator[str]:
-    name = f"w{uid}"
-    await ensure_topics(settings.kafka_bootstrap_servers, 3, Namespace(name))
-    yield name
 
 
 async def events_in(settings: Settings, prefix: str) -> list[object]:

@@ -352,9 +352,7 @@ class ProjectionRunner(Generic[I]):
         self._unseeked.clear()
         if not waiting:  # all revoked meanwhile: the next assignment seeks its own
             return True
-        self._seek(waiting, stored)
-        if self._pending is None:
-            self.consumer.resume(*waiting)
+        self._seek(waiting, stored)  # resumes them unless a batch is pending
         return True
 
     def _seek(self, assigned: set[TopicPartition], stored: Checkpoints) -> None:
@@ -372,7 +370,7 @@ class ProjectionRunner(Generic[I]):
                 consumer.seek(tp, 0)
             if self._pending is not None:
                 consumer.pause(tp)
-            else:  # `_idle` may have held it back while this callback awaited the store
+            else:  # held back until now: unseeked, or by `_idle` while the store was awaited
                 consumer.resume(tp)
         self.checkpoints_error = None
         self._generation += 1

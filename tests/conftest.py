@@ -37,7 +37,8 @@ async def prefix(request: pytest.FixtureRequest, settings: Settings,
     clean-up fails the test."""
     from infra.kafka_admin import ensure_topics
     from schemas.namespace import Namespace
-    from streams.ops.namespace import STORES, drop_namespace
+    from streams.ops.namespace import STORES
+    from tests.e2e.support import cleanup_namespace
 
     name = f"n{uid}"
     if getattr(request.module, "CREATE_TOPICS", True):
@@ -46,9 +47,7 @@ async def prefix(request: pytest.FixtureRequest, settings: Settings,
     yield name
     used = set(getattr(request.module, "SERVICES", STORES))
     for ns in (name, f"{name}ref"):
-        failed = await drop_namespace(settings, Namespace(ns), [s for s in STORES if s in used])
-        failed.pop("kafka", None)
-        assert not failed, f"clean-up of namespace {ns} failed: {failed}"
+        await cleanup_namespace(settings, ns, [s for s in STORES if s in used])
 
 
 # A test still running this long is about to hit pytest-timeout, which (thread method) dumps

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from pathlib import Path
 
 from infra.corpus.generate import generate_corpus
 from infra.settings import Settings
 from schemas.namespace import Namespace
-from streams.ops.namespace import drop_namespace
+from streams.ops.namespace import STORES, drop_namespace
 
 CORPUS_CACHE = Path(__file__).resolve().parents[2] / ".stack" / "test-corpus"
 
@@ -27,11 +28,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def cleanup_namespace(settings: Settings, prefix: str) -> None:
-    """Drop the test's namespace; a store that refuses fails the test (Kafka leftovers under
-    a unique name are harmless)."""
-    failed = await drop_namespace(settings, Namespace(prefix),
-                                  ("postgres", "neo4j", "redis", "kafka"))
+async def cleanup_namespace(settings: Settings, prefix: str,
+                            stores: Iterable[str] = STORES) -> None:
+    """Drop the test's namespace from `stores`; a store that refuses fails the test (Kafka
+    leftovers under a unique name are harmless). The one clean-up of every test namespace:
+    the `prefix` fixture (tests/conftest.py) and the modules that name their own."""
+    failed = await drop_namespace(settings, Namespace(prefix), stores)
     failed.pop("kafka", None)
-    if failed:
-        raise RuntimeError(f"cleanup of {prefix} failed: {failed}")
+    assert not failed, f"clean-up of namespace {prefix} failed: {failed}"

@@ -335,7 +335,16 @@ async def test_a_nack_on_a_dead_channel_reconnects_instead_of_crashing_the_bridg
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        await admin.delete_topics([low])
+        response = await admin.delete_topics([low])
+        assert [code for _, code in response.topic_error_codes] == [0], response
+
+        # Deletion is asynchronous: a broker can list (and accept writes to) the topic for
+        # a moment after the controller has deleted it, and then this test's premise, a
+        # missing lane, would not hold (the batch went through and nothing failed).
+        async def gone() -> bool:
+            return low not in set(await admin.list_topics())
+
+        assert await wait_until(gone, 30, 0.2), f"{low} still listed 30 s after its deletion"
     finally:
         await admin.close()
     bridge = Bridge(settings.rabbitmq_url, settings.kafka_bootstrap_servers, Namespace(prefix))

@@ -41,25 +41,18 @@ from projections.neo4j.apply import Neo4jProjector
 from projections.neo4j.camelot import all_keys
 from projections.neo4j.writer import Neo4jWriter, connect
 from projections.runner import ProjectionRunner
-from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload, Features
+from schemas.analysis_events import AnalysisCompleted, AnalysisCompletedPayload
 from schemas.codec import AnyEvent, encode
 from schemas.envelope import file_id_for
 from schemas.file_events import FileDiscovered, FileDiscoveredPayload, FileInfo, Tags
+from tests.unit.schemas.samples import FEATURES as SAMPLE_FEATURES
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_EPS = 2000
 PARTITIONS = 12
 KEYS = all_keys()
-FEATURES = Features(duration_s=200.0, sample_rate=44100, channels=2, codec="mp3",
-                    bit_rate=320000, bpm=124.0, bpm_confidence=0.8, beats_count=400,
-                    first_beat_s=0.1, grid_confidence=0.9, downbeat_s=0.1, beats_per_bar=4,
-                    key="A",
-                    scale="minor", key_strength=0.7, tuning_cents=0.0, camelot="8A",
-                    open_key="1m",
-                    loudness_lufs=-9.0, loudness_range_lu=5.0, peak_dbfs=-0.3,
-                    replay_gain_db=-9.0, danceability=0.7, energy=0.8, arousal=0.7,
-                    valence=0.4, mood="tense", analyzer_version=1,
-                    fingerprint=None)
+# The schema tests' sample analysis, without a fingerprint (as the events measured so far).
+FEATURES = msgspec.structs.replace(SAMPLE_FEATURES, fingerprint=None)
 
 
 def make_events(tracks: int, seed: int = 42) -> tuple[list[AnyEvent], list[AnyEvent]]:

@@ -18,21 +18,20 @@ from aiokafka import AIOKafkaConsumer
 from infra.settings import Settings
 from projections.runner import ProjectionRunner
 from schemas.namespace import Namespace
-from streams.worker.projections_role import build_spec
 from tests.integration.kafka_utils import produce_events, stack_service, wait_until
 from tests.integration.projections.redis_support import batch_events, dump
+from tests.integration.projections.runner_support import (
+    projection_runner,
+    resume_then_build_reference,
+)
 
 SERVICES = ("kafka", "redis")
 DEADLINE_S = 2.0
 
 
 def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
-    """Reads `prefix`'s topics into namespace `ns` (itself, or a reference twin)."""
-    into = Namespace(ns)
-    return ProjectionRunner(build_spec("redis", settings, into), settings,
-                            list(Namespace(prefix).source_topics),
-                            group_id=into.projection_group("redis"), batch_size=200,
-                            checkpoint_load_timeout_s=DEADLINE_S)
+    return projection_runner("redis", settings, prefix, ns,
+                             checkpoint_load_timeout_s=DEADLINE_S)
 
 
 async def test_a_rebalance_during_a_store_outage_errors_clearly_then_catches_up(
@@ -72,16 +71,7 @@ async def test_a_rebalance_during_a_store_outage_errors_clearly_then_catches_up(
     # `applied` counts a batch again when a write whose commit raced the outage is retried,
     # so it can reach the total with a batch still unwritten: resume from the store's
     # checkpoints (as a restarted worker would) until caught up before comparing.
-    resumed = runner(settings, prefix, prefix)
-    try:
-        await resumed.run_until_caught_up(timeout_s=180)
-    finally:
-        await resumed.stop()
-    reference = runner(settings, prefix, f"{prefix}ref")
-    try:
-        await reference.run_until_caught_up(timeout_s=120)
-    finally:
-        await reference.stop()
+    await resume_then_build_reference(lambda ns: runner(settings, prefix, ns), prefix)
     client = aioredis.from_url(settings.redis_url, decode_responses=True)
     try:
         assert await dump(client, f"{prefix}:") == await dump(client, f"{prefix}ref:")

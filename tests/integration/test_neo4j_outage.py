@@ -17,10 +17,12 @@ from infra.settings import Settings
 from projections.metrics import CIRCUIT_BREAKER_STATE
 from projections.neo4j.queries import dump_namespace
 from projections.runner import ProjectionRunner
-from schemas.namespace import Namespace
-from streams.worker.projections_role import build_spec
 from tests.integration.kafka_utils import produce_events, stack_service
 from tests.integration.projections.redis_support import batch_events
+from tests.integration.projections.runner_support import (
+    projection_runner,
+    resume_then_build_reference,
+)
 
 PARTITIONS = 6
 SERVICES = ("kafka", "neo4j")
@@ -33,12 +35,7 @@ def stack(action: str) -> None:
 
 
 def runner(settings: Settings, prefix: str, ns: str) -> ProjectionRunner[Any]:
-    """Reads `prefix`'s topics into namespace `ns` (itself, or a reference twin): a
-    Namespace, so a graph ns or schema cannot stand in for it."""
-    into = Namespace(ns)
-    spec = build_spec("neo4j", settings, into)
-    return ProjectionRunner(spec, settings, list(Namespace(prefix).source_topics),
-                            group_id=into.projection_group("neo4j"), batch_size=200)
+    return projection_runner("neo4j", settings, prefix, ns)
 
 
 async def graph(settings: Settings, ns: str) -> dict[str, Any]:
@@ -90,14 +87,5 @@ async def test_neo4j_outage_pauses_and_catches_up(settings: Settings, prefix: st
     # `applied` counts a batch again when a write whose commit raced the outage is retried,
     # so it can reach the total with a batch still unwritten: resume from the store's
     # checkpoints (as a restarted worker would) until caught up before comparing.
-    resumed = runner(settings, prefix, prefix)
-    try:
-        await resumed.run_until_caught_up(timeout_s=180)
-    finally:
-        await resumed.stop()
-    reference = runner(settings, prefix, f"{prefix}ref")
-    try:
-        await reference.run_until_caught_up(timeout_s=180)
-    finally:
-        await reference.stop()
+    await resume_then_build_reference(lambda ns: runner(settings, prefix, ns), prefix)
     assert await graph(settings, prefix) == await graph(settings, f"{prefix}ref")

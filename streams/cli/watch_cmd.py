@@ -37,8 +37,19 @@ def watch(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        watcher = await watch_library(dirs, settings, via=via, ns=ns,  # type: ignore[arg-type]
-                                      priority=priority, settle_s=settle, stop=stop)  # type: ignore[arg-type]
+        ready = asyncio.Event()
+
+        async def announce() -> None:  # the index walk hashes every file: say when it is done
+            await ready.wait()
+            typer.echo(f"watching {', '.join(str(d) for d in dirs)} (Ctrl-C to stop)", err=True)
+
+        announcer = asyncio.create_task(announce())
+        try:
+            watcher = await watch_library(dirs, settings, via=via, ns=ns,  # type: ignore[arg-type]
+                                          priority=priority, settle_s=settle,  # type: ignore[arg-type]
+                                          stop=stop, ready=ready)
+        finally:
+            announcer.cancel()
         return watcher.published
 
     published = asyncio.run(main())

@@ -178,8 +178,10 @@ class LibraryWatcher:
 async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "rabbitmq",
                         ns: Namespace = LIVE, priority: PriorityChoice = "auto",
                         settle_s: float = 2.0, stop: asyncio.Event | None = None,
-                        correlation_id: str | None = None) -> LibraryWatcher:
-    """Watch `roots` until `stop` is set; returns the watcher (for its counters)."""
+                        correlation_id: str | None = None,
+                        ready: asyncio.Event | None = None) -> LibraryWatcher:
+    """Watch `roots` until `stop` is set; returns the watcher (for its counters). `ready` is
+    set once the existing files are indexed and every later change will be seen."""
     sink = await open_sink(settings, via, ns)
     redis = connect(settings.redis_url)
 
@@ -188,16 +190,33 @@ async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "ra
 
     watcher = LibraryWatcher(roots, sink, correlation_id or new_id(), priority, settle_s,
                              our_write)
-    watcher.index_existing()
+    try:
+        await run_watcher(watcher, stop or asyncio.Event(), ready)
+    finally:
+        await sink.close()
+        await redis.aclose()
+    return watcher
+
+
+async def run_watcher(watcher: LibraryWatcher, stop: asyncio.Event,
+                      ready: asyncio.Event | None = None) -> None:
+    """Observe, then index, then publish settled changes until `stop` is set.
+
+    The observer starts before the index walk, which hashes every file and can take hours on
+    a large library: a file added, changed or deleted during the walk (after the walk passed
+    it) is then queued and published, where starting the observer after the walk lost it."""
     queue: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
     observer = Observer()
     handler = _Handler(asyncio.get_running_loop(), queue)
     for root in watcher.roots:
         observer.schedule(handler, str(root), recursive=True)
     observer.start()
-    stop = stop or asyncio.Event()
-    log.info("watch_started", roots=[str(r) for r in watcher.roots])
     try:
+        # Blocks the loop; the observer thread's notifications wait in the loop meanwhile.
+        indexed = watcher.index_existing()
+        log.info("watch_started", roots=[str(r) for r in watcher.roots], indexed=indexed)
+        if ready is not None:
+            ready.set()
         while not stop.is_set():
             try:
                 kind, src, dest = await asyncio.wait_for(queue.get(), timeout=0.25)
@@ -208,6 +227,3 @@ async def watch_library(roots: list[Path], settings: Settings, *, via: Via = "ra
     finally:
         observer.stop()
         observer.join(timeout=5)
-        await sink.close()
-        await redis.aclose()
-    return watcher

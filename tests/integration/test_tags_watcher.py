@@ -44,11 +44,11 @@ async def test_our_tag_writes_are_not_published_as_modifications(
     (root / "sub").mkdir(parents=True)
     ours = [make(root / "a.mp3"), make(root / "sub" / "b.flac")]
     theirs = make(root / "c.flac")
-    stop = asyncio.Event()
+    stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(watch_library([root], settings, via="kafka", ns=Namespace(prefix),
-                                             settle_s=SETTLE_S, stop=stop))
+                                             settle_s=SETTLE_S, stop=stop, ready=ready))
     try:
-        await asyncio.sleep(1.0)  # indexed the existing files, observer running
+        await asyncio.wait_for(ready.wait(), 60)  # indexed the existing files, observing
         await produce_events(settings.kafka_bootstrap_servers, prefix,
                              [completed(root, p) for p in ours])
         assert await project(settings, prefix) == 2

@@ -30,10 +30,10 @@ async def test_watcher_publishes_settled_changes_once(settings: Settings, prefix
     lib = tmp_path / "lib"
     (lib / "sub").mkdir(parents=True)
     (lib / "old.mp3").write_bytes(b"existing")
-    stop = asyncio.Event()
+    stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(watch_library([lib], settings, via="kafka", ns=Namespace(prefix),
-                                             settle_s=0.6, stop=stop))
-    await asyncio.sleep(1.0)
+                                             settle_s=0.6, stop=stop, ready=ready))
+    await asyncio.wait_for(ready.wait(), 60)  # indexed, observing (a sleep raced a slow start)
     new = lib / "sub" / "new.flac"
     with new.open("wb") as fh:  # a slow copy: many modify events, one publication
         for _ in range(5):

@@ -47,18 +47,31 @@ log = get_logger("watcher")
 OursCheck = Callable[[str, str], Awaitable[bool]]
 
 
+# (kind, path, destination of a move or "") as the observer thread hands them over.
+Notification = tuple[str, str, str]
+# A directory's own deletion, which is also what a directory moved out of the library (or
+# to the desktop's trash) looks like: no event comes for the files inside it.
+DIR_DELETED = "dir_deleted"
+
+
 class _Handler(FileSystemEventHandler):
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[tuple[str, str,
-                                                                                  str]]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 queue: asyncio.Queue[Notification]) -> None:
         self._loop, self._queue = loop, queue
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory or event.event_type not in ("created", "modified", "moved",
-                                                          "deleted", "closed"):
+        kind = event.event_type
+        if event.is_directory:
+            # A directory moved within the library comes with a move of each file in it, one
+            # created from outside with a creation of each; only a deletion needs the tree.
+            if kind != "deleted":
+                return
+            kind = DIR_DELETED
+        elif kind not in ("created", "modified", "moved", "deleted", "closed"):
             return
         dest = str(getattr(event, "dest_path", "") or "")
         self._loop.call_soon_threadsafe(self._queue.put_nowait,
-                                        (event.event_type, str(event.src_path), dest))
+                                        (kind, str(event.src_path), dest))
 
 
 class LibraryWatcher:
@@ -102,6 +115,8 @@ class LibraryWatcher:
         now = time.monotonic()
         if kind == "moved":
             await self._moved(Path(src), Path(dest))
+        elif kind == DIR_DELETED:
+            await self._deleted_tree(Path(src))
         elif kind == "deleted" and is_audio(Path(src)):
             self._debouncer.forget(src)
             await self._deleted(Path(src))
@@ -114,6 +129,16 @@ class LibraryWatcher:
         payload = FileDeletedPayload(path=str(path), library_root=str(root),
                                      relative_path=path.relative_to(root).as_posix())
         await self._emit(FileDeleted.create(**self._common(path, 0), payload=payload))
+
+    async def _deleted_tree(self, directory: Path) -> None:
+        """Every known file under a directory that went away (deleted, or moved out of the
+        library) is deleted; files still settling there are forgotten. After `rm -r` the
+        files' own deletions came first, so nothing is left to publish twice."""
+        for path in self._debouncer.pending():
+            if Path(path).is_relative_to(directory):
+                self._debouncer.forget(path)
+        for path in sorted(p for p in self._known if Path(p).is_relative_to(directory)):
+            await self._deleted(Path(path))
 
     async def _moved(self, src: Path, dest: Path) -> None:
         self._debouncer.forget(str(src))
@@ -205,7 +230,7 @@ async def run_watcher(watcher: LibraryWatcher, stop: asyncio.Event,
     The observer starts before the index walk, which hashes every file and can take hours on
     a large library: a file added, changed or deleted during the walk (after the walk passed
     it) is then queued and published, where starting the observer after the walk lost it."""
-    queue: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
+    queue: asyncio.Queue[Notification] = asyncio.Queue()
     observer = Observer()
     handler = _Handler(asyncio.get_running_loop(), queue)
     for root in watcher.roots:

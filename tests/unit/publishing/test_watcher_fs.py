@@ -1,0 +1,102 @@
+"""The watcher on the real filesystem (watchdog's inotify observer) with an in-memory sink:
+start-up order, and directories that move or vanish as a whole."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from schemas.envelope import Event
+from streams.watcher.watcher import LibraryWatcher, run_watcher
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def send(self, event: Event, headers: dict[str, str]) -> None:
+        self.events.append(event)
+
+    async def flush(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+class SlowIndexWatcher(LibraryWatcher):
+    """Indexes, then (as a walk of a big library would allow) a file arrives behind it."""
+
+    def index_existing(self) -> int:
+        count = super().index_existing()
+        (self.roots[0] / "arrived during the walk.mp3").write_bytes(b"new audio bytes")
+        return count
+
+
+def make(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(name.encode())
+
+
+async def watched(watcher: LibraryWatcher, sink: ListSink, act: Callable[[], object],
+                  expect: int) -> list[tuple[str, str]]:
+    """Run the watcher, `act` once it is ready, and return (event type, path relative to the
+    first root) of what it published into `sink`: `expect` events, or what came in 10 s."""
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_watcher(watcher, stop, ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    act()
+    for _ in range(100):  # settling is 0.2 s; allow a loaded machine 10 s
+        if len(sink.events) >= expect:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # anything published twice would show by now
+    stop.set()
+    await task
+    root = watcher.roots[0]
+    return [(e.event_type,
+             Path(getattr(e.payload, "path", None) or e.payload.file.path)  # type: ignore[attr-defined]
+             .relative_to(root).as_posix()) for e in sink.events]
+
+
+async def test_a_file_added_while_the_library_is_indexed_is_published(tmp_path: Path) -> None:
+    make(tmp_path / "lib", "old.mp3")
+    sink = ListSink()
+    watcher = SlowIndexWatcher([tmp_path / "lib"], sink, "cid", settle_s=0.2)
+    # Before, the observer started after the walk: the file was never seen.
+    assert await watched(watcher, sink, lambda: None, 1) == [
+        ("FileDiscovered", "arrived during the walk.mp3")]
+
+
+async def test_an_album_moved_out_of_the_library_deletes_its_tracks(tmp_path: Path) -> None:
+    lib, outside = tmp_path / "lib", tmp_path / "trash"
+    make(lib / "album", "a.mp3", "b.flac", "cover.jpg")
+    make(lib, "keep.mp3")
+    outside.mkdir()
+    sink = ListSink()
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+    # Before: only the directory's deletion is notified, and it was ignored (no events).
+    assert await watched(watcher, sink, lambda: (lib / "album").rename(outside / "album"), 2) == [
+        ("FileDeleted", "album/a.mp3"), ("FileDeleted", "album/b.flac")]
+
+
+async def test_a_deleted_tree_publishes_each_track_once(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    make(lib / "album" / "cd1", "a.mp3", "b.mp3")
+    sink = ListSink()
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+    events = await watched(watcher, sink, lambda: shutil.rmtree(lib / "album"), 2)
+    assert sorted(events) == [("FileDeleted", "album/cd1/a.mp3"),
+                              ("FileDeleted", "album/cd1/b.mp3")]
+
+
+async def test_an_album_renamed_inside_the_library_moves_its_tracks(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    make(lib / "album", "a.mp3")
+    sink = ListSink()
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+    assert await watched(watcher, sink, lambda: (lib / "album").rename(lib / "renamed"), 1) == [
+        ("FileMoved", "renamed/a.mp3")]

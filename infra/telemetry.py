@@ -20,6 +20,10 @@ from opentelemetry.sdk.trace.sampling import (
 )
 
 _provider: TracerProvider | None = None
+# Per export, retries included. The exporter's default (10 s of retries with backoff) made
+# every CLI command hang ~7 s at exit while Jaeger was down; tracing is best effort, so a
+# collector that does not answer on loopback within 2 s costs that batch of spans, no more.
+EXPORT_TIMEOUT_S = 2.0
 
 
 def _sampler(name: str, arg: str | None) -> Sampler:
@@ -43,8 +47,8 @@ def init_tracing(service: str, endpoint: str, sampler: str = "parentbased_always
     provider = TracerProvider(resource=Resource.create({"service.name": service}),
                               sampler=_sampler(sampler, os.environ.get("OTEL_TRACES_SAMPLER_ARG")))
     provider.add_span_processor(BatchSpanProcessor(
-        OTLPSpanExporter(endpoint=endpoint, insecure=True), max_queue_size=65536,
-        schedule_delay_millis=500))
+        OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=EXPORT_TIMEOUT_S),
+        max_queue_size=65536, schedule_delay_millis=500))
     trace.set_tracer_provider(provider)
     _provider = provider
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -31,16 +32,31 @@ def _get(base: str, path: str, params: dict[str, str] | None = None) -> Any:
         return json.load(resp)
 
 
+class JaegerUnreachable(ConnectionError):
+    """Jaeger's query API does not answer (not running, or JAEGER_QUERY_URL points elsewhere).
+    A ConnectionError, so the pages answer 503 as for any store that is down."""
+
+    def __init__(self, base: str, cause: OSError) -> None:
+        super().__init__(f"Jaeger's query API at {base} does not answer "
+                         f"({getattr(cause, 'reason', cause)}); start it with "
+                         "`tracktion stack up jaeger`, or set JAEGER_QUERY_URL")
+
+
 def find_trace_ids(base: str, tags: dict[str, str], limit: int = 20,
                    services: tuple[str, ...] = PIPELINE_SERVICES) -> list[str]:
-    """Trace ids having a span with all `tags`, searched in each pipeline service."""
+    """Trace ids having a span with all `tags`, searched in each pipeline service.
+
+    A service Jaeger answers an error for is skipped; no answer at all raises
+    JaegerUnreachable (it used to read as "no traces found")."""
     found: list[str] = []
     for service in services:
         try:
             data = _get(base, "/api/traces", {"service": service, "tags": json.dumps(tags),
                                               "limit": str(limit), "lookback": "2d"})
-        except OSError:
+        except urllib.error.HTTPError:
             continue
+        except OSError as exc:
+            raise JaegerUnreachable(base, exc) from exc
         for trace in data.get("data") or []:
             if trace["traceID"] not in found:
                 found.append(trace["traceID"])
@@ -48,7 +64,14 @@ def find_trace_ids(base: str, tags: dict[str, str], limit: int = 20,
 
 
 def fetch_trace(base: str, trace_id: str) -> dict[str, Any]:
-    data = _get(base, f"/api/traces/{trace_id}")
+    try:
+        data = _get(base, f"/api/traces/{trace_id}")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise LookupError(f"trace {trace_id} not found in Jaeger") from exc
+        raise
+    except OSError as exc:
+        raise JaegerUnreachable(base, exc) from exc
     traces = data.get("data") or []
     if not traces:
         raise LookupError(f"trace {trace_id} not found in Jaeger")

@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from infra.jaeger_query import render
+from infra.jaeger_query import JaegerUnreachable, render
 from infra.settings import Settings, get_settings
 from projections.reads import TraceReads
 
@@ -52,4 +53,8 @@ def trace(
         tags = {"file_id": target}
     else:
         tags = {"correlation_id": target}
-    asyncio.run(_print_traces(get_settings(), tags, limit))
+    try:
+        asyncio.run(_print_traces(get_settings(), tags, limit))
+    except JaegerUnreachable as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2) from None

@@ -70,7 +70,13 @@ class KafkaSink:
         self._pending = _Pending()
 
     async def start(self) -> None:
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except BaseException:
+            # A producer whose start failed (Kafka down) still holds its client: without
+            # stop() it is reported as "Unclosed AIOKafkaProducer" at exit.
+            await self._producer.stop()
+            raise
 
     async def send(self, event: Event, headers: dict[str, str]) -> None:
         body = encode_bounded(event, self._max_event_bytes)
@@ -99,8 +105,12 @@ class RabbitSink:
 
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(self._url)
-        channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange, _ = await declare(channel, self._topology)
+        try:
+            channel = await self._connection.channel(publisher_confirms=True)
+            self._exchange, _ = await declare(channel, self._topology)
+        except BaseException:
+            await self.close()
+            raise
 
     async def send(self, event: Event, headers: dict[str, str]) -> None:
         assert self._exchange is not None, "start() first"

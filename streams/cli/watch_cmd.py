@@ -50,6 +50,13 @@ def watch(
                                           stop=stop, ready=ready)
         finally:
             announcer.cancel()
+        if watcher.unsettled:
+            shown = "\n  ".join(watcher.unsettled[:10])
+            more = f"\n  ... and {len(watcher.unsettled) - 10} more" \
+                if len(watcher.unsettled) > 10 else ""
+            typer.echo(f"{len(watcher.unsettled)} file(s) were still changing and were not "
+                       f"published (the next watch counts them as known): run `tracktion "
+                       f"publish` on them once complete:\n  {shown}{more}", err=True)
         return watcher.published
 
     published = asyncio.run(main())

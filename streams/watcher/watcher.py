@@ -87,6 +87,9 @@ class LibraryWatcher:
         self._ours_check = ours_check
         self.published = 0
         self.own_writes = 0  # modifications recognised as our tag writes (not published)
+        # Files still settling when the watcher stopped: not published, and the next start
+        # indexes them as already known, so whoever stopped it must be told (run_watcher).
+        self.unsettled: list[str] = []
 
     def index_existing(self) -> int:
         """Remember what is already there, so a later change is a modification, not new."""
@@ -96,6 +99,10 @@ class LibraryWatcher:
             except OSError:
                 continue
         return len(self._known)
+
+    def pending(self) -> list[str]:
+        """Paths changed recently and not yet settled (so not published yet)."""
+        return self._debouncer.pending()
 
     def _root_of(self, path: Path) -> Path:
         return max((r for r in self.roots if path.is_relative_to(r)), key=lambda r: len(r.parts))
@@ -252,3 +259,7 @@ async def run_watcher(watcher: LibraryWatcher, stop: asyncio.Event,
     finally:
         observer.stop()
         observer.join(timeout=5)
+        watcher.unsettled = [p for p in watcher.pending() if Path(p).exists()]
+        if watcher.unsettled:
+            log.warning("watch_stopped_unsettled", count=len(watcher.unsettled),
+                        paths=watcher.unsettled[:20])

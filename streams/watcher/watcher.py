@@ -140,7 +140,16 @@ class LibraryWatcher:
     async def _deleted_tree(self, directory: Path) -> None:
         """Every known file under a directory that went away (deleted, or moved out of the
         library) is deleted; files still settling there are forgotten. After `rm -r` the
-        files' own deletions came first, so nothing is left to publish twice."""
+        files' own deletions came first, so nothing is left to publish twice.
+
+        A library root that goes away as a whole (renamed, moved) deletes nothing: that is
+        far likelier a mistake or a relocation than an emptied library, and one event must
+        not wipe every track from the read models. (Unplugging a drive sends no events.)"""
+        if any(root.is_relative_to(directory) for root in self.roots):
+            log.error("watch_root_gone", directory=str(directory),
+                      known=sum(Path(p).is_relative_to(directory) for p in self._known),
+                      hint="nothing is deleted; restart the watcher on the library's new place")
+            return
         for path in self._debouncer.pending():
             if Path(path).is_relative_to(directory):
                 self._debouncer.forget(path)

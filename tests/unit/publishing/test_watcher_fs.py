@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from schemas.envelope import Event
-from streams.watcher.watcher import LibraryWatcher, run_watcher
+from streams.watcher.watcher import DIR_DELETED, LibraryWatcher, run_watcher
 
 
 class ListSink:
@@ -112,3 +112,18 @@ async def test_files_still_settling_at_stop_are_reported_not_dropped(tmp_path: P
     assert await watched(watcher, sink, lambda: make(lib / "album", "a.mp3"), 0,
                          done=lambda: bool(watcher.pending())) == []
     assert watcher.unsettled == [str(lib.resolve() / "album" / "a.mp3")]
+
+
+
+async def test_a_vanished_library_root_deletes_nothing(tmp_path: Path) -> None:
+    # inotify reports a root renamed away with no event at all, but other observers (polling,
+    # FSEvents) report the folder itself: one event must not empty the read models.
+    lib = tmp_path / "lib"
+    make(lib / "album", "a.mp3")
+    sink = ListSink()
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+    watcher.index_existing()
+    lib.rename(tmp_path / "lib-old")
+    await watcher.handle(DIR_DELETED, str(lib.resolve()), "")
+    await watcher.handle(DIR_DELETED, str(tmp_path.resolve()), "")  # an ancestor of the root
+    assert sink.events == []

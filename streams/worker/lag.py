@@ -42,20 +42,36 @@ class LagMonitor:
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"lag-{self._group}")
 
+    @property
+    def running(self) -> bool:
+        """Sampling (or waiting to retry): its task has not ended."""
+        return self._task is not None and not self._task.done()
+
     async def _loop(self) -> None:
+        """Sample until cancelled. If the clients cannot start (Kafka down or restarting
+        when the role starts), retry every interval: before, the task ended there and queue
+        depth stopped being measured for the rest of the process's life."""
+        while True:
+            try:
+                await self._sample()
+            except Exception as exc:  # lag is observability only; never crash the worker
+                log.warning("lag_monitor_retrying", group=self._group, error=str(exc))
+                await asyncio.sleep(self._interval)
+
+    async def _sample(self) -> None:
         from aiokafka import AIOKafkaConsumer
 
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap)
-        await admin.start()
-        await consumer.start()
         try:
+            await admin.start()
+            await consumer.start()
             while True:
                 try:
                     rows = await group_lag(admin, consumer.end_offsets, self._group,
                                            self._topics)
                     await self._sink(self._group, rows)
-                except Exception as exc:  # lag is observability only; never crash the worker
+                except Exception as exc:
                     log.warning("lag_sample_failed", group=self._group, error=str(exc))
                 await asyncio.sleep(self._interval)
         finally:

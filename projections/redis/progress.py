@@ -46,6 +46,11 @@ class BatchProgress:
     eta_s: float | None
     done: bool
 
+    def summary(self) -> str:
+        """One line for people: how far the batch got."""
+        return (f"{self.finished} of {self.expected or self.total} finished "
+                f"({self.queued} queued, {self.in_progress} in progress, {self.failed} failed)")
+
     @property
     def finished(self) -> int:
         return self.succeeded + self.failed
@@ -158,7 +163,8 @@ async def wait_for_batch(
             if deadline is not None:
                 wait_s = min(wait_s, deadline - loop.time())
                 if wait_s <= 0:
-                    raise TimeoutError(f"batch {cid} not done after {timeout} s: {last}")
+                    raise TimeoutError(f"batch {cid} not done after {timeout:g} s: " + (
+                        last.summary() if last else "none of its events projected yet"))
             await _await_change(pubsub, wait_s, settle_s)
     finally:
         await pubsub.unsubscribe()

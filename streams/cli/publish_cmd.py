@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from infra.settings import get_settings
@@ -60,8 +61,17 @@ def publish(
     if wait:
         from streams.cli.wait import wait_for_batch_cli
 
-        done = wait_for_batch_cli(settings, result.correlation_id, result.published, timeout,
-                                  quiet=json_out, ns=ns)
+        try:
+            done = wait_for_batch_cli(settings, result.correlation_id, result.published,
+                                      timeout, quiet=json_out, ns=ns)
+        except TimeoutError as exc:  # was a traceback
+            console.print(f"[red]timeout:[/red] {escape(str(exc))}")
+            console.print("The events are published and stay queued. Is a worker running "
+                          "(`tracktion worker`)? Follow on with `tracktion progress "
+                          f"{result.correlation_id} --follow`.")
+            if json_out:
+                typer.echo(json.dumps({**summary, "timed_out": True}))
+            raise typer.Exit(3) from None
         summary.update(succeeded=done["succeeded"], failed=done["failed"],
                        seconds=round(result.seconds + float(done["seconds"]), 2))  # type: ignore[arg-type]
         failed += int(done["failed"])  # type: ignore[call-overload]

@@ -253,8 +253,9 @@ async def run_watcher(watcher: LibraryWatcher, stop: asyncio.Event,
         observer.schedule(handler, str(root), recursive=True)
     observer.start()
     try:
-        # Blocks the loop; the observer thread's notifications wait in the loop meanwhile.
-        indexed = watcher.index_existing()
+        # In a thread, so the event loop stays free meanwhile (the sink's RabbitMQ heartbeats;
+        # a walk of a big library takes hours). Notifications wait in the queue until it ends.
+        indexed = await asyncio.to_thread(watcher.index_existing)
         log.info("watch_started", roots=[str(r) for r in watcher.roots], indexed=indexed)
         if ready is not None:
             ready.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,3 +128,32 @@ async def test_a_vanished_library_root_deletes_nothing(tmp_path: Path) -> None:
     await watcher.handle(DIR_DELETED, str(lib.resolve()), "")
     await watcher.handle(DIR_DELETED, str(tmp_path.resolve()), "")  # an ancestor of the root
     assert sink.events == []
+
+
+class BlockingIndexWatcher(LibraryWatcher):
+    def index_existing(self) -> int:
+        time.sleep(1.0)  # what walking and hashing a big library does, for hours
+        return super().index_existing()
+
+
+async def test_the_index_walk_leaves_the_event_loop_free(tmp_path: Path) -> None:
+    # Before, the walk ran on the event loop: nothing else ran (the RabbitMQ sink's
+    # heartbeats among it) until it was done.
+    make(tmp_path / "lib", "old.mp3")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.05)
+
+    ticker = asyncio.create_task(tick())
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_watcher(BlockingIndexWatcher([tmp_path / "lib"], ListSink(),
+                                                                "cid"), stop, ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    ticker.cancel()
+    stop.set()
+    await task
+    assert ticks >= 5, ticks  # about 20 in the 1 s walk

@@ -24,14 +24,6 @@ class SpanNode:
     children: list[SpanNode] = field(default_factory=list)
 
 
-def _get(base: str, path: str, params: dict[str, str] | None = None) -> Any:
-    url = f"{base.rstrip('/')}{path}"
-    if params:
-        url += "?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        return json.load(resp)
-
-
 class JaegerUnreachable(ConnectionError):
     """Jaeger's query API does not answer (not running, or JAEGER_QUERY_URL points elsewhere).
     A ConnectionError, so the pages answer 503 as for any store that is down."""
@@ -40,6 +32,21 @@ class JaegerUnreachable(ConnectionError):
         super().__init__(f"Jaeger's query API at {base} does not answer "
                          f"({getattr(cause, 'reason', cause)}); start it with "
                          "`tracktion stack up jaeger`, or set JAEGER_QUERY_URL")
+
+
+def _get(base: str, path: str, params: dict[str, str] | None = None) -> Any:
+    """JSON from the query API. An HTTP error status (Jaeger answered) is raised as the
+    HTTPError; no answer at all as JaegerUnreachable."""
+    url = f"{base.rstrip('/')}{path}"
+    if params:
+        url += "?" + urllib.parse.urlencode(params)
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError:
+        raise
+    except OSError as exc:
+        raise JaegerUnreachable(base, exc) from exc
 
 
 def find_trace_ids(base: str, tags: dict[str, str], limit: int = 20,
@@ -55,8 +62,6 @@ def find_trace_ids(base: str, tags: dict[str, str], limit: int = 20,
                                               "limit": str(limit), "lookback": "2d"})
         except urllib.error.HTTPError:
             continue
-        except OSError as exc:
-            raise JaegerUnreachable(base, exc) from exc
         for trace in data.get("data") or []:
             if trace["traceID"] not in found:
                 found.append(trace["traceID"])
@@ -70,8 +75,6 @@ def fetch_trace(base: str, trace_id: str) -> dict[str, Any]:
         if exc.code == 404:
             raise LookupError(f"trace {trace_id} not found in Jaeger") from exc
         raise
-    except OSError as exc:
-        raise JaegerUnreachable(base, exc) from exc
     traces = data.get("data") or []
     if not traces:
         raise LookupError(f"trace {trace_id} not found in Jaeger")

@@ -1,8 +1,12 @@
-"""Shared pieces of the end-to-end tests: a cached generated corpus and namespace cleanup."""
+"""Shared pieces of the end-to-end and integration tests: a cached generated corpus, a free
+port, a CLI run in a child process, and namespace cleanup."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,6 +30,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def cli_output(*args: str, timeout: float = 120, **env: str) -> tuple[int, str]:
+    """Run `tracktion ARGS` in a child with `env` added: its exit code and its stdout and
+    stderr as one line (rich wraps long lines, so messages are matched whitespace-free)."""
+    done = subprocess.run([sys.executable, "-m", "streams.cli.main", *args], timeout=timeout,
+                          capture_output=True, text=True, env={**os.environ, **env})
+    return done.returncode, " ".join((done.stdout + done.stderr).split())
 
 
 async def cleanup_namespace(settings: Settings, prefix: str,

@@ -13,7 +13,7 @@ import pytest
 
 from infra.jaeger_query import JaegerUnreachable, fetch_trace, find_trace_ids
 from infra.settings import Settings
-from tests.e2e.support import free_port
+from tests.e2e.support import cli_output, free_port
 
 # In a child process: the tracer provider is process-global and can be installed only once.
 SCRIPT = """
@@ -45,12 +45,9 @@ def test_shutdown_does_not_hang_when_the_collector_is_unreachable() -> None:
 def test_trace_says_jaeger_is_down_rather_than_no_traces_found() -> None:
     # Before: every query's connection error was skipped, so the answer read "no traces
     # found" (exit 1) as if the batch had left no trace.
-    env = {**os.environ, "JAEGER_QUERY_URL": f"http://127.0.0.1:{free_port()}"}
-    done = subprocess.run([sys.executable, "-m", "streams.cli.main", "trace",
-                           "0123456789abcdef0123456789abcdef"], timeout=60,
-                          capture_output=True, text=True, env=env)
-    out = " ".join((done.stdout + done.stderr).split())  # rich wraps long lines
-    assert done.returncode == 2, out
+    code, out = cli_output("trace", "0123456789abcdef0123456789abcdef", timeout=60,
+                           JAEGER_QUERY_URL=f"http://127.0.0.1:{free_port()}")
+    assert code == 2, out
     assert "does not answer" in out and "tracktion stack up jaeger" in out, out
     assert "no traces found" not in out, out
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from infra.polling import poll_until
 from schemas.envelope import Event
 from streams.watcher.watcher import DIR_DELETED, LibraryWatcher, run_watcher
 
@@ -51,10 +52,8 @@ async def watched(watcher: LibraryWatcher, sink: ListSink, act: Callable[[], obj
     task = asyncio.create_task(run_watcher(watcher, stop, ready))
     await asyncio.wait_for(ready.wait(), 10)
     act()
-    for _ in range(100):  # settling is 0.2 s; allow a loaded machine 10 s
-        if (done or (lambda: len(sink.events) >= expect))():
-            break
-        await asyncio.sleep(0.1)
+    # Settling is 0.2 s; a loaded machine gets 10 s. What came is returned either way.
+    await poll_until(done or (lambda: len(sink.events) >= expect), 10, 0.1)
     await asyncio.sleep(0.5)  # anything published twice would show by now
     stop.set()
     await task

@@ -2,10 +2,14 @@
 VENV := .venv/bin
 TRACKTION := $(VENV)/tracktion
 
-.PHONY: bootstrap stack-up stack-down stack-status run test test-unit lint typecheck bench
+.PHONY: lock bootstrap stack-up stack-down stack-status run test test-unit lint typecheck bench
 
 bootstrap:
 	bash infra/bootstrap.sh
+
+# Pin what is installed now (after the suite passed on it) for every later bootstrap.
+lock:
+	bash infra/lock.sh
 
 stack-up: bootstrap
 	$(TRACKTION) stack up

@@ -35,12 +35,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv"
   "$PY" -m venv .venv
 fi
-# Re-install only when pyproject.toml changed since the last successful install.
+# Re-install only when pyproject.toml or the pins changed since the last successful install.
+# infra/constraints.txt pins every package to the versions the suite last passed with: an
+# unpinned fresh install once took a newer redis-py whose new annotations failed mypy, so a
+# release on PyPI could turn CI red with no change here. `make lock` refreshes the pins.
 stamp=.venv/.tracktion-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "bootstrap: pip install -e .[dev,bench]"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ infra/constraints.txt -nt "$stamp" ]; then
+  echo "bootstrap: pip install -e .[dev,bench] -c infra/constraints.txt"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev,bench]'
+  .venv/bin/pip install -q -e '.[dev,bench]' -c infra/constraints.txt
   touch "$stamp"
 fi
 echo "bootstrap: ok"

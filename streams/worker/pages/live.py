@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from projections.redis.progress import BatchProgress
+from projections.redis.progress import BatchProgress, close_pubsub
 from streams.worker.pages.context import PageContext
 from streams.worker.pages.params import ident
 from streams.worker.pages.render import e, link, page, table
@@ -121,5 +121,5 @@ async def events(ctx: PageContext, request: web.Request) -> web.StreamResponse:
     except ConnectionResetError:
         pass  # the browser went away
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await close_pubsub(pubsub)
     return resp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat as stat_mode
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,54 @@ from schemas.file_events import FileInfo, Tags
 AUDIO_EXTENSIONS = frozenset({".mp3", ".flac", ".wav", ".m4a", ".aac", ".ogg", ".opus",
                               ".aiff", ".aif"})
 _CHUNK = 1 << 20
+
+
+class NotPublishable(OSError):
+    """A path that cannot become a file event, with the reason in words.
+
+    An OSError, so every caller that already reports an unreadable file (publish lists it as
+    not published, the watcher logs it) reports these the same way instead of crashing."""
+
+
+def printable(path: Path | str) -> str:
+    """The path as text that can be printed and logged: a name that is not UTF-8 shows its
+    undecodable bytes as \\xNN instead of raising UnicodeEncodeError on the way out."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def utf8_name(path: Path | str) -> bool:
+    """Whether the path is valid UTF-8. Events carry paths as UTF-8 text (JSON), so a name
+    with other bytes (Latin-1 from an old rip, say) cannot be published until it is renamed."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_publishable(path: Path) -> os.stat_result:
+    if not utf8_name(path):
+        raise NotPublishable("the file name is not valid UTF-8; events carry paths as UTF-8 "
+                             "text, so rename it (convmv can)")
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise NotPublishable(f"a broken symbolic link (to {os.readlink(path)})") from None
+        raise
+    if not stat_mode.S_ISREG(st.st_mode):
+        # Opening a FIFO to hash it waits for a writer for ever: refuse anything not a file.
+        raise NotPublishable(f"not a regular file but a {_kind(st.st_mode)}")
+    return st
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat_mode.S_ISFIFO, "named pipe"), (stat_mode.S_ISSOCK, "socket"),
+                       (stat_mode.S_ISCHR, "character device"),
+                       (stat_mode.S_ISBLK, "block device"), (stat_mode.S_ISDIR, "directory")):
+        if test(mode):
+            return name
+    return "special file"
 
 
 def is_audio(path: Path) -> bool:
@@ -80,7 +129,9 @@ def read_tags(path: Path) -> Tags:
 
 
 def read_file_info(root: Path, path: Path) -> FileInfo:
-    stat = path.stat()
+    """Raises OSError for a file that cannot be read, NotPublishable for one that cannot be
+    an event (a name that is not UTF-8, a broken link, a named pipe or other special file)."""
+    stat = _check_publishable(path)
     return FileInfo(
         path=str(path), library_root=str(root), relative_path=path.relative_to(root).as_posix(),
         size=stat.st_size, mtime=stat.st_mtime, content_hash=content_hash(path),

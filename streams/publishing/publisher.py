@@ -23,7 +23,7 @@ from schemas.file_events import (
     FileInfo,
 )
 from schemas.namespace import LIVE, Namespace
-from streams.publishing.fileinfo import iter_audio_files, read_file_info
+from streams.publishing.fileinfo import NotPublishable, iter_audio_files, printable, read_file_info
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.sinks import EventTooLarge, KafkaSink, RabbitSink, Sink, event_headers
 
@@ -86,29 +86,51 @@ async def publish_paths(paths: list[Path], settings: Settings, *,
     if on_total:
         on_total(len(files))
     sink = await open_sink(settings, via, ns)
-    loop = asyncio.get_running_loop()
     try:
         # Hashing is I/O bound: a few threads overlap reads without touching the event loop.
         with ThreadPoolExecutor(max_workers=4) as pool:
+            loop = asyncio.get_running_loop()
             infos = [loop.run_in_executor(pool, read_file_info, root, path)
                      for root, path in files]
-            for (_, path), fut in zip(files, infos, strict=True):
-                try:
-                    info = await fut
-                except OSError as exc:
-                    result.errors.append((str(path), f"{type(exc).__name__}: {exc}"))
-                else:
-                    try:
-                        await send_traced(sink, build_event(info, result.correlation_id,
-                                                            priority, force))
-                    except EventTooLarge as exc:
-                        result.errors.append((str(path), str(exc)))
-                    else:
-                        result.published += 1
-                if on_file:
-                    on_file(path)
+            try:
+                for (_, path), info in zip(files, infos, strict=True):
+                    await _publish_one(sink, path, info, result, priority, force)
+                    if on_file:
+                        on_file(path)
+            finally:
+                _discard(infos)
         await sink.flush()
     finally:
         await sink.close()
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+async def _publish_one(sink: Sink, path: Path, info_future: asyncio.Future[FileInfo],
+                       result: PublishResult, priority: PriorityChoice, force: bool) -> None:
+    """Publish one file's event, or record why it cannot be (the rest go on regardless)."""
+    try:
+        info = await info_future
+    except NotPublishable as exc:
+        result.errors.append((printable(path), str(exc)))
+        return
+    except OSError as exc:
+        result.errors.append((printable(path), f"{type(exc).__name__}: {exc}"))
+        return
+    try:
+        await send_traced(sink, build_event(info, result.correlation_id, priority, force))
+    except EventTooLarge as exc:
+        result.errors.append((printable(path), str(exc)))
+    else:
+        result.published += 1
+
+
+def _discard(infos: list[asyncio.Future[FileInfo]]) -> None:
+    """After a send failed midway: cancel the hashing not started (else the pool's exit
+    hashes the whole rest of the library before the error surfaces) and retrieve what
+    finished with an error (else asyncio logs "exception was never retrieved" for each)."""
+    for fut in infos:
+        if not fut.done():
+            fut.cancel()
+        elif not fut.cancelled():
+            fut.exception()

@@ -35,7 +35,13 @@ from schemas.file_events import (
     FileMovedPayload,
 )
 from schemas.namespace import LIVE, Namespace
-from streams.publishing.fileinfo import is_audio, iter_audio_files, read_file_info
+from streams.publishing.fileinfo import (
+    is_audio,
+    iter_audio_files,
+    printable,
+    read_file_info,
+    utf8_name,
+)
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
 from streams.publishing.sinks import Sink
@@ -131,6 +137,8 @@ class LibraryWatcher:
             self._debouncer.touch(src, now)
 
     async def _deleted(self, path: Path) -> None:
+        if not utf8_name(path):
+            return  # never published (read_file_info refuses such names): nothing to delete
         root = self._root_of(path)
         self._known.pop(str(path), None)
         payload = FileDeletedPayload(path=str(path), library_root=str(root),
@@ -166,7 +174,16 @@ class LibraryWatcher:
             # e.g. a downloader renaming "x.part" to "x.mp3": complete, but new to us
             self._debouncer.touch(str(dest), 0.0)
             return
-        info = read_file_info(self._root_of(dest), dest)
+        try:
+            info = read_file_info(self._root_of(dest), dest)
+        except OSError as exc:
+            # Moved on again already (the next move is queued), or renamed to a name that
+            # cannot be published: the track at `src` is gone either way. `dest` waits in
+            # the debouncer, to be discovered if it settles there or reported as unreadable.
+            log.info("watch_move_unreadable", path=printable(dest), error=str(exc))
+            await self._deleted(src)
+            self._debouncer.touch(str(dest), time.monotonic())
+            return
         old_root = self._root_of(src)
         previous = file_id_for(str(old_root), src.relative_to(old_root).as_posix())
         self._known.pop(str(src), None)
@@ -187,7 +204,7 @@ class LibraryWatcher:
             try:
                 info = read_file_info(self._root_of(path), path)
             except OSError as exc:
-                log.warning("watch_unreadable", path=p, error=str(exc))
+                log.warning("watch_unreadable", path=printable(p), error=str(exc))
                 continue
             previous = self._known.get(p)
             if previous == info.content_hash:

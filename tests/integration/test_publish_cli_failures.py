@@ -4,9 +4,14 @@ the stack's own stays up."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from infra.settings import Settings
+from schemas.codec import decode
+from schemas.namespace import Namespace
 from tests.e2e.support import cli_output, free_port
+from tests.integration.kafka_utils import read_topic
 
 
 def test_publish_via_kafka_with_kafka_down_fails_cleanly(tmp_path: Path) -> None:
@@ -29,3 +34,29 @@ def test_publish_wait_timeout_says_what_to_do(prefix: str, tmp_path: Path) -> No
     assert "Traceback" not in out, out
     assert "not done after 2 s: 0 of 1 finished (1 queued" in out, out
     assert "tracktion progress" in out and "--follow" in out, out
+
+
+async def test_files_that_cannot_be_events_are_listed_and_the_rest_published(
+        settings: Settings, prefix: str, tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    os.mkfifo(lib / "pipe.mp3")
+    (lib / os.fsdecode(b"caf\xe9.mp3")).write_bytes(b"a Latin-1 name")
+    (lib / "link.mp3").symlink_to(tmp_path / "unplugged.mp3")
+    (lib / "song.mp3").write_bytes(b"fine")
+    # Before: the pipe hung publish for ever; without it, the Latin-1 name ended publish
+    # with a UnicodeEncodeError traceback.
+    code, out = cli_output("--prefix", prefix, "publish", str(lib), "--via", "kafka",
+                           timeout=60)
+    assert code == 1, out
+    assert "Traceback" not in out, out
+    for line in ("pipe.mp3: not a regular file but a named pipe",
+                 "caf\\xe9.mp3: the file name is not valid UTF-8",
+                 "link.mp3: a broken symbolic link"):
+        assert line in out, out
+    assert "files=4 published=1" in out, out
+    lanes = Namespace(prefix).lane_topics
+    events = [decode(r.value) for lane in lanes
+              for r in await read_topic(settings.kafka_bootstrap_servers, lane)]
+    assert [(e.event_type, e.payload.file.relative_path)  # type: ignore[union-attr]
+            for e in events] == [("FileDiscovered", "song.mp3")]

@@ -4,6 +4,7 @@ start-up order, and directories that move or vanish as a whole."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -156,3 +157,39 @@ async def test_the_index_walk_leaves_the_event_loop_free(tmp_path: Path) -> None
     stop.set()
     await task
     assert ticks >= 5, ticks  # about 20 in the 1 s walk
+
+
+async def test_a_name_that_is_not_utf8_neither_publishes_nor_stops_the_watcher(
+        tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    bad = lib / os.fsdecode(b"caf\xe9.mp3")
+    sink = ListSink()
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+    # Before, the deletion's file id raised UnicodeEncodeError and ended the watcher.
+    await watcher.handle("deleted", str(bad), "")
+    await watcher.handle(DIR_DELETED, str(lib / os.fsdecode(b"alb\xfcm")), "")
+
+    def act() -> None:
+        bad.write_bytes(b"latin-1 named")
+        make(lib, "fine.mp3")
+
+    assert await watched(watcher, sink, act, 1) == [("FileDiscovered", "fine.mp3")]
+
+
+async def test_a_move_whose_destination_moved_on_deletes_then_rediscovers(
+        tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    make(lib, "a.mp3")
+    sink = ListSink()
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.0)
+    watcher.index_existing()
+    root = lib.resolve()
+    (root / "a.mp3").rename(root / "c.mp3")  # a -> b -> c faster than the events are handled
+    # Before, reading b.mp3 raised FileNotFoundError out of handle(): the watcher ended.
+    await watcher.handle("moved", str(root / "a.mp3"), str(root / "b.mp3"))
+    await watcher.handle("moved", str(root / "b.mp3"), str(root / "c.mp3"))
+    for _ in range(2):  # settled: the same size at two checks
+        await watcher.flush_settled()
+    assert [(e.event_type, Path(getattr(e.payload, "path", None) or e.payload.file.path).name)  # type: ignore[attr-defined]
+            for e in sink.events] == [("FileDeleted", "a.mp3"), ("FileDiscovered", "c.mp3")]

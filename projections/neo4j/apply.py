@@ -54,6 +54,9 @@ class AnalysisRow(TypedDict):
     event_id: str
     state: str
     path: str
+    # A not_found failure: the path is gone (moved or deleted), which says nothing of the
+    # file, so it does not travel along MOVED_TO to the id the file moved to.
+    path_gone: bool
     features: dict[str, Any] | None
 
 
@@ -141,9 +144,10 @@ def _analysis_row(event: _QUEUED | _ANALYSIS) -> AnalysisRow:
         state, path = TrackStatus.QUEUED, event.payload.file.path
     else:
         state, path = _ANALYSIS_STATE[type(event)], event.payload.path
+    path_gone = isinstance(event, AnalysisFailed) and event.payload.reason == "not_found"
     return {"file_id": event.file_id, "stamp": stamp_text(stamp(event)),
             "at": event.occurred_at, "event_id": event.event_id, "state": state, "path": path,
-            "features": None}
+            "path_gone": path_gone, "features": None}
 
 
 class _Reducer:

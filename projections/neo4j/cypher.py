@@ -63,12 +63,13 @@ SET t += CASE WHEN t.last_stamp IS NULL OR r.stamp > t.last_stamp
 
 # A moved file gets a new id; its analysis follows it along MOVED_TO edges, last-writer-wins,
 # whichever of the move and the analysis is read first (so replay order does not matter).
+# A not_found failure of the old id (its path is gone) stays behind.
 # Yields `moved`: the ids whose features may have changed.
 _PROPAGATE = f"""
 CALL (t) {{
   OPTIONAL MATCH (t)-[:MOVED_TO*1..10]->(d:Track)
   WITH DISTINCT t, d WHERE d IS NOT NULL AND d <> t
-  SET d += CASE WHEN t.analysis_stamp IS NOT NULL
+  SET d += CASE WHEN t.analysis_stamp IS NOT NULL AND NOT coalesce(t.analysis_path_gone, false)
                  AND (d.analysis_stamp IS NULL OR t.analysis_stamp > d.analysis_stamp)
                 THEN t{{.analysis_state, .analysis_stamp}} ELSE {{}} END
   SET d += CASE WHEN t.features_stamp IS NOT NULL
@@ -102,6 +103,7 @@ WITH t, r, (t.analysis_stamp IS NULL OR r.stamp > t.analysis_stamp) AS wins,
      (r.features IS NOT NULL AND (t.features_stamp IS NULL
                                   OR r.features.features_stamp > t.features_stamp)) AS won
 SET t += CASE WHEN wins THEN {{analysis_state: r.state, analysis_stamp: r.stamp,
+                              analysis_path_gone: r.path_gone,
                               path: CASE WHEN t.file_stamp IS NULL THEN r.path ELSE t.path END}}
               ELSE {{}} END
 SET t += CASE WHEN won THEN r.features ELSE {{}} END

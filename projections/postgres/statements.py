@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, case, func, or_, update
+from sqlalchemy import Text, and_, any_, bindparam, case, exists, func, not_, or_, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.schema import Table
@@ -51,18 +51,25 @@ def move_propagation(tables: Tables) -> Update:
     """Copy progress and analysis registers along moves (old id -> new id) where newer.
 
     Run until it updates nothing: chains of moves then converge whatever order the move and
-    the old id's analysis arrived in. `:ids` limits it to moves touching this batch's rows.
+    the old id's analysis arrived in. A not_found failure of the old id stays behind.
+    `:ids` limits it to moves touching this batch's rows.
     """
-    t, m = tables.tracks, tables.moves
+    t, m, failures = tables.tracks, tables.moves, tables.failures
     f = t.alias("moved_from")
+    # The old id's not_found failure says its path is gone, which the move explains; it is no
+    # news about the file, so it does not travel (the move is analysed under the new id).
+    path_gone = exists().where(failures.c.file_id == f.c.file_id,
+                               failures.c.reason == "not_found",
+                               failures.c.version == f.c.progress_version)
     values: dict[str, Any] = {}
     newer_any = []
     for version in MOVED_GROUPS:
         newer = f.c[version] > t.c[version]
+        if version == "progress_version":
+            newer = and_(newer, not_(path_gone))
         newer_any.append(newer)
-        for col in TRACK_GROUPS[version]:
+        for col in (*TRACK_GROUPS[version], version):
             values[col] = case((newer, f.c[col]), else_=t.c[col])
-        values[version] = func.greatest(t.c[version], f.c[version])
     ids = bindparam("ids", type_=ARRAY(Text))
     return (
         update(t).values(values)

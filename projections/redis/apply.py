@@ -48,8 +48,9 @@ TERMINAL: frozenset[Status] = frozenset({Status.ANALYSED, Status.FAILED, Status.
 def status_of(event: AnyEvent) -> Status | None:
     """The status an event puts its file in, or None for events that do not touch progress.
 
-    FileMoved is ignored: a move re-keys the file but asks for no analysis; if the publisher
-    wants one it sends AnalysisRequested under the new id.
+    FileMoved claims nothing: a move re-keys the file. The analysis agent answers it under the
+    new id (from the cache when the bytes were analysed), and those events count when they
+    come; topics written before moves were answered hold none, so queued would never end.
     """
     if isinstance(event, FileDiscovered | FileModified | AnalysisRequested):
         return Status.QUEUED

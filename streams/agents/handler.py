@@ -37,7 +37,13 @@ from schemas.analysis_events import (
 )
 from schemas.codec import decode, encode
 from schemas.envelope import Event, SchemaError
-from schemas.file_events import AnalysisRequested, FileDiscovered, FileInfo, FileModified
+from schemas.file_events import (
+    AnalysisRequested,
+    FileDiscovered,
+    FileInfo,
+    FileModified,
+    FileMoved,
+)
 from schemas.namespace import Namespace
 from streams.agents.cache import ResultCache
 from streams.agents.features import features_from
@@ -79,9 +85,16 @@ def derived_id(cause: str, kind: str) -> str:
 
 
 def _needs_analysis(event: Event) -> FileInfo | None:
-    if isinstance(event, FileDiscovered | FileModified | AnalysisRequested):
+    """The file to analyse for this event, or None (a deletion needs nothing).
+
+    A move is analysed under its new id too: usually a cache hit (same bytes), answered
+    with a cached AnalysisCompleted and no decoding. It matters when the file moved before
+    its discovery was analysed (a tagger renaming an import at once, a worker hours
+    behind): that analysis fails with not_found at the old path, and the moved track, which
+    only inherited from the old id, stayed failed for ever."""
+    if isinstance(event, FileDiscovered | FileModified | AnalysisRequested | FileMoved):
         return event.payload.file
-    return None  # moves keep their analysis (same bytes); deletes need none
+    return None
 
 
 class AnalysisHandler:

@@ -16,7 +16,12 @@ from projections.base import Positioned
 from projections.neo4j.apply import Neo4jProjector
 from projections.neo4j.camelot import all_keys
 from projections.neo4j.writer import Neo4jWriter
-from schemas.analysis_events import AnalysisCompleted, AnalysisFailed, AnalysisStarted
+from schemas.analysis_events import (
+    AnalysisCompleted,
+    AnalysisFailed,
+    AnalysisStarted,
+    FailureReason,
+)
 from schemas.codec import AnyEvent, encode
 from schemas.envelope import file_id_for
 from schemas.file_events import (
@@ -71,8 +76,8 @@ def started(rel: str, t: float) -> AnalysisStarted:
     return build.started(info(rel), content_hash="h", occurred_at=at(t))
 
 
-def failed(rel: str, t: float) -> AnalysisFailed:
-    return build.failed(info(rel), content_hash="h", occurred_at=at(t))
+def failed(rel: str, t: float, reason: FailureReason = "corrupt") -> AnalysisFailed:
+    return build.failed(info(rel), reason=reason, content_hash="h", occurred_at=at(t))
 
 
 def deleted(rel: str, t: float) -> FileDeleted:

@@ -24,6 +24,7 @@ from tests.integration.projections.neo4j_support import (
     completed,
     deleted,
     discovered,
+    failed,
     feed,
     fid,
     moved,
@@ -148,6 +149,29 @@ async def test_delete_and_move_keep_analysis_with_the_file(writers: Any) -> None
         "RETURN count(n) AS n", {"ns": writer.ns})
     assert left[0]["n"] == 0
     assert await queries.find_track(writer.driver, writer.ns, fid("new.mp3")) is None
+
+
+async def status_of(writer: Neo4jWriter, rel: str) -> str:
+    records, _, _ = await writer.driver.execute_query(
+        "MATCH (t:Track {ns: $ns, file_id: $id}) RETURN t.status AS status",
+        {"ns": writer.ns, "id": fid(rel)})
+    return str(records[0]["status"])
+
+
+async def test_the_old_paths_not_found_does_not_undo_the_moved_files_analysis(
+        writers: Any) -> None:
+    # Moved before its discovery was analysed: the move is analysed under the new id, then
+    # the discovery fails at the old path. Before, that failure travelled along MOVED_TO.
+    writer = await writers()
+    await feed(writer, positioned([discovered("f.mp3", 1), moved("f.mp3", "g.mp3", 2),
+                                   completed("g.mp3", 3, "8A", 110.0)]))
+    await feed(writer, positioned([failed("f.mp3", 4, reason="not_found")]))
+    assert await status_of(writer, "g.mp3") == "analysed"
+    assert ("IN_KEY", "8A") in await edges(writer, "g.mp3")
+    # A failure of the file itself still travels.
+    await feed(writer, positioned([discovered("h.mp3", 1), failed("h.mp3", 2),
+                                   moved("h.mp3", "i.mp3", 3)]))
+    assert await status_of(writer, "i.mp3") == "failed"
 
 
 CORPUS = {"seed": ("8A", 128.0), "a": ("8A", 126.0), "b": ("8B", 128.0), "c": ("9A", 130.0),

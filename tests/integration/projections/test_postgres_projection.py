@@ -95,8 +95,9 @@ class Corpus:
         return build.completed(self.info(rel), features, analysis_id=self._id(),
                                processing_ms=5.0, **env)
 
-    def failed(self, rel: str, t: float, attempts: int = 1) -> Any:
-        return build.failed(self.info(rel), attempts=attempts, **self._env(t))
+    def failed(self, rel: str, t: float, attempts: int = 1, reason: str = "corrupt") -> Any:
+        return build.failed(self.info(rel), attempts=attempts, reason=reason,  # type: ignore[arg-type]
+                            **self._env(t))
 
     def moved(self, old: str, new: str, t: float) -> Any:
         return build.moved(self.info(new), previous_rel=old, **self._env(t))
@@ -257,6 +258,28 @@ async def test_known_events_become_rows_and_poison_is_skipped(
     assert REGISTRY.get_sample_value("projection_events_skipped_total",
                                      {"projection": "postgres", "reason": "malformed"})
     await _assert_kafka_offsets_committed(settings, f"test.pg.{uid}", stored)
+
+
+async def test_the_old_paths_not_found_does_not_undo_the_moved_files_analysis(
+        settings: Settings, uid: str, kafka_topic: Callable[..., Any],
+        schemas: Callable[[str], str]) -> None:
+    # A file moved before its discovery was analysed: the move is analysed under the new id
+    # (g) and the discovery then fails at the old path (f). Before, that later failure was
+    # copied along the move and g showed failed. A content failure (h) still travels.
+    topics, schema, c = await new_topics(kafka_topic), schemas("movedaway"), Corpus(2)
+    events = [c.discovered("f.mp3", 1), c.moved("f.mp3", "g.mp3", 2),
+              c.completed("g.mp3", 3, 110.0, KEYS[2]), c.failed("f.mp3", 4, reason="not_found"),
+              c.discovered("h.mp3", 1), c.failed("h.mp3", 2), c.moved("h.mp3", "i.mp3", 3)]
+    await produce(settings, topics, events)
+    await project(settings, schema, topics, f"test.pg.{uid}")
+    conn = await asyncpg.connect(dsn(settings))
+    try:
+        rows = {r["path"].removeprefix(ROOT + "/"): (r["status"], r["bpm"])
+                for r in await conn.fetch(f"SELECT * FROM {schema}.tracks")}
+    finally:
+        await conn.close()
+    assert rows == {"f.mp3": ("deleted", None), "g.mp3": ("analysed", 110.0),
+                    "h.mp3": ("deleted", None), "i.mp3": ("failed", None)}
 
 
 async def _assert_kafka_offsets_committed(settings: Settings, group: str,

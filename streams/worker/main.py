@@ -69,7 +69,12 @@ async def run_roles(settings: Settings, roles: list[Role], role_label: str,
     app = build_app(readiness_for(settings, roles), role_label,
                     [r for role in roles for r in role.routes()])
     web_port = port if port is not None else settings.web_port
-    web_runner = await serve(app, settings.web_host, web_port)
+    try:
+        web_runner = await serve(app, settings.web_host, web_port)
+    except OSError as exc:  # before any role took anything: nothing else to release
+        log.error("web_start_failed", port=web_port, error=str(exc))
+        shutdown_tracing()
+        return 1
     started: list[Role] = []
     try:
         for role in roles:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable
 
@@ -40,8 +41,20 @@ def build_app(readiness: Readiness, role: str, extra_routes: list[RouteAdder] | 
     return app
 
 
+class PortInUse(OSError):
+    """The web port is taken: most often another worker on this host with the same port."""
+
+
 async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(exc.errno, f"{host}:{port} is already in use (another worker on "
+                            "this host?): stop it, or give this one --port N or WEB_PORT"
+                            ) from exc
+        raise
     return runner

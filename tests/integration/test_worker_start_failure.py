@@ -8,6 +8,7 @@ forever on the pool's children, looking alive to a supervisor while consuming no
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 from streams.ops.worker_process import WorkerProcess
@@ -45,3 +46,25 @@ def test_role_start_failure_exits_1_and_stops_the_pool(prefix: str, tmp_path: Pa
     failure = next(e for e in events(log_path) if e.get("event") == "role_start_failed")
     assert failure["role"] == "analysis"
     assert "state" in str(failure["error"]), failure
+
+
+def test_a_web_port_in_use_exits_1_with_what_to_do(prefix: str, tmp_path: Path) -> None:
+    # Before: a 90-line traceback ending in "address already in use".
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        log_path = tmp_path / "worker.log"
+        worker = WorkerProcess("analysis", prefix, log_path, port=port)
+        worker.start()
+        assert worker.proc is not None
+        try:
+            code = worker.proc.wait(timeout=EXIT_WITHIN_S)
+        finally:
+            worker.stop_quietly()
+    text = log_path.read_text(errors="replace")
+    assert code == 1, text[-2000:]
+    assert "Traceback" not in text, text[-2000:]
+    (failure,) = [e for e in events(log_path) if e.get("event") == "web_start_failed"]
+    assert f"127.0.0.1:{port} is already in use" in str(failure["error"]), failure
+    assert "--port" in str(failure["error"]), failure

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat as stat_mode
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import xxhash
@@ -68,18 +68,25 @@ def is_audio(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS and not path.name.startswith(".")
 
 
-def iter_audio_files(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
+def iter_audio_files(paths: list[Path], unreadable: Callable[[Path, OSError], None] | None = None
+                     ) -> Iterator[tuple[Path, Path]]:
     """Yield (library_root, file) for each audio file under `paths`, in a stable sorted order.
 
     A file argument is its own library root's child: its parent directory is the root.
+    A directory that cannot be listed (permissions, an I/O error) is handed to `unreadable`:
+    os.walk skips it silently otherwise, and every track under it would go unnoticed.
     """
+    def skipped(exc: OSError) -> None:
+        if unreadable is not None:
+            unreadable(Path(exc.filename), exc)
+
     for given in paths:
         given = given.resolve()
         if given.is_file():
             if is_audio(given):
                 yield given.parent, given
             continue
-        for dirpath, dirnames, filenames in os.walk(given):
+        for dirpath, dirnames, filenames in os.walk(given, onerror=skipped):
             dirnames.sort()
             for name in sorted(filenames):
                 candidate = Path(dirpath) / name

@@ -81,7 +81,11 @@ async def publish_paths(paths: list[Path], settings: Settings, *,
     """Publish one event per audio file under `paths`; unreadable files are reported, not fatal."""
     started = time.monotonic()
     result = PublishResult(correlation_id=correlation_id or new_id())
-    files = list(iter_audio_files(paths))
+    def unreadable(directory: Path, exc: OSError) -> None:
+        result.errors.append((printable(directory),
+                              f"cannot list this folder ({exc.strerror}): its files are skipped"))
+
+    files = list(iter_audio_files(paths, unreadable))
     result.files = len(files)
     if on_total:
         on_total(len(files))

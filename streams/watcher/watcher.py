@@ -99,7 +99,11 @@ class LibraryWatcher:
 
     def index_existing(self) -> int:
         """Remember what is already there, so a later change is a modification, not new."""
-        for root, path in iter_audio_files(self.roots):
+        def unreadable(directory: Path, exc: OSError) -> None:
+            log.warning("watch_unreadable_folder", path=printable(directory),
+                        error=exc.strerror, hint="its files are not indexed")
+
+        for root, path in iter_audio_files(self.roots, unreadable):
             try:
                 self._known[str(path)] = read_file_info(root, path).content_hash
             except OSError:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from infra.settings import Settings
 from schemas.codec import decode
 from schemas.namespace import Namespace
+from streams.publishing.publisher import publish_paths
 from tests.e2e.support import cli_output, free_port
 from tests.integration.kafka_utils import read_topic
 
@@ -60,3 +63,21 @@ async def test_files_that_cannot_be_events_are_listed_and_the_rest_published(
               for r in await read_topic(settings.kafka_bootstrap_servers, lane)]
     assert [(e.event_type, e.payload.file.relative_path)  # type: ignore[union-attr]
             for e in events] == [("FileDiscovered", "song.mp3")]
+
+
+async def test_a_folder_that_cannot_be_listed_is_reported(
+        settings: Settings, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "song.mp3").write_bytes(b"fine")
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:  # a folder without read permission, as non-root
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = await publish_paths([tmp_path], settings, via="kafka", ns=Namespace(prefix))
+    assert (result.files, result.published) == (1, 1)
+    assert result.errors == [(str(tmp_path.resolve() / "locked"), "cannot list this folder "
+                              "(Permission denied): its files are skipped")]

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from streams.publishing.fileinfo import NotPublishable, printable, read_file_info
+from streams.publishing.fileinfo import (
+    NotPublishable,
+    iter_audio_files,
+    printable,
+    read_file_info,
+)
 
 NOT_UTF8 = os.fsdecode(b"caf\xe9.mp3")  # a Latin-1 name, as old rips have
 
@@ -62,3 +67,26 @@ def test_a_link_to_a_file_is_read_as_the_file(tmp_path: Path) -> None:
     (tmp_path / "link.mp3").symlink_to(tmp_path / "real.mp3")
     info = read_file_info(tmp_path, tmp_path / "link.mp3")
     assert (info.size, info.relative_path) == (5, "link.mp3")
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_silently(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open" / "a.mp3").write_bytes(b"audio")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.mp3").write_bytes(b"audio")
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:
+        # What a folder without read permission does (the tests run as root, which reads all).
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    skipped: list[tuple[Path, str]] = []
+    found = [p.name for _, p in iter_audio_files(
+        [tmp_path], lambda d, exc: skipped.append((d, exc.strerror or "")))]
+    assert found == ["a.mp3"]
+    # Before, os.walk dropped the folder and every track in it without a word.
+    assert skipped == [(tmp_path.resolve() / "locked", "Permission denied")]

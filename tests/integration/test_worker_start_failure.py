@@ -27,18 +27,23 @@ def events(log_path: Path) -> list[dict[str, object]]:
     return out
 
 
+def exit_code_of(worker: WorkerProcess) -> int:
+    """Start a worker expected to fail at start-up; its exit code within EXIT_WITHIN_S."""
+    worker.start()
+    assert worker.proc is not None
+    try:
+        return worker.proc.wait(timeout=EXIT_WITHIN_S)
+    finally:
+        worker.stop_quietly()
+
+
 def test_role_start_failure_exits_1_and_stops_the_pool(prefix: str, tmp_path: Path) -> None:
     not_a_dir = tmp_path / "state"
     not_a_dir.write_text("a file where the state directory should be")
     log_path = tmp_path / "worker.log"
-    worker = WorkerProcess("analysis", prefix, log_path, port=free_port(),
-                           env={"STACK_DIR": str(not_a_dir), "ANALYSIS_MAX_WORKERS": "2"})
-    worker.start()
-    assert worker.proc is not None
-    try:
-        code = worker.proc.wait(timeout=EXIT_WITHIN_S)
-    finally:
-        worker.stop_quietly()
+    code = exit_code_of(WorkerProcess("analysis", prefix, log_path, port=free_port(),
+                                      env={"STACK_DIR": str(not_a_dir),
+                                           "ANALYSIS_MAX_WORKERS": "2"}))
     names = [e.get("event") for e in events(log_path)]
     assert code == 1, f"exit code {code}; log: {log_path.read_text()[-2000:]}"
     assert "role_start_failed" in names, names
@@ -55,13 +60,7 @@ def test_a_web_port_in_use_exits_1_with_what_to_do(prefix: str, tmp_path: Path) 
         taken.listen()
         port = taken.getsockname()[1]
         log_path = tmp_path / "worker.log"
-        worker = WorkerProcess("analysis", prefix, log_path, port=port)
-        worker.start()
-        assert worker.proc is not None
-        try:
-            code = worker.proc.wait(timeout=EXIT_WITHIN_S)
-        finally:
-            worker.stop_quietly()
+        code = exit_code_of(WorkerProcess("analysis", prefix, log_path, port=port))
     text = log_path.read_text(errors="replace")
     assert code == 1, text[-2000:]
     assert "Traceback" not in text, text[-2000:]

@@ -68,30 +68,66 @@ def is_audio(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS and not path.name.startswith(".")
 
 
-def iter_audio_files(paths: list[Path], unreadable: Callable[[Path, OSError], None] | None = None
-                     ) -> Iterator[tuple[Path, Path]]:
+# Told about a folder that is not scanned, with the reason in words.
+Skipped = Callable[[Path, str], None]
+# Told about each linked folder scanned (the watcher watches it: inotify does not follow).
+Linked = Callable[[Path], None]
+
+
+def iter_audio_files(paths: list[Path], skipped: Skipped | None = None,
+                     linked: Linked | None = None) -> Iterator[tuple[Path, Path]]:
     """Yield (library_root, file) for each audio file under `paths`, in a stable sorted order.
 
     A file argument is its own library root's child: its parent directory is the root.
-    A directory that cannot be listed (permissions, an I/O error) is handed to `unreadable`:
-    os.walk skips it silently otherwise, and every track under it would go unnoticed.
+    See `walk_audio` for linked folders and the folders it skips.
     """
-    def skipped(exc: OSError) -> None:
-        if unreadable is not None:
-            unreadable(Path(exc.filename), exc)
-
     for given in paths:
         given = given.resolve()
         if given.is_file():
             if is_audio(given):
                 yield given.parent, given
             continue
-        for dirpath, dirnames, filenames in os.walk(given, onerror=skipped):
-            dirnames.sort()
-            for name in sorted(filenames):
-                candidate = Path(dirpath) / name
-                if is_audio(candidate):
-                    yield given, candidate
+        for path in walk_audio(given, skipped, linked):
+            yield given, path
+
+
+def walk_audio(top: Path, skipped: Skipped | None = None,
+               linked: Linked | None = None) -> Iterator[Path]:
+    """Audio files under `top`, sorted, their paths under `top` as written (not resolved).
+
+    Symbolic links to folders are followed (a drive or a share linked into the library is
+    part of it) and handed to `linked`; a folder reached twice (a link loop, or one folder
+    linked from two places) is scanned once, the second way reported to `skipped`, so no
+    track is published under two ids. A folder that cannot be listed (permissions, an I/O
+    error) is reported too: os.walk drops it silently otherwise, and every track under it.
+    """
+    def unreadable(exc: OSError) -> None:
+        if skipped is not None:
+            skipped(Path(exc.filename), f"cannot list this folder ({exc.strerror})")
+
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable, followlinks=True):
+        here = Path(dirpath)
+        try:
+            st = here.stat()
+        except OSError as exc:
+            dirnames[:] = []
+            unreadable(exc)
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            if skipped is not None:
+                target = os.readlink(here) if here.is_symlink() else "a bind mount"
+                skipped(here, f"a link to a folder scanned already ({target})")
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        if linked is not None and here != top and here.is_symlink():
+            linked(here)
+        dirnames.sort()
+        for name in sorted(filenames):
+            candidate = here / name
+            if is_audio(candidate):
+                yield candidate
 
 
 def content_hash(path: Path) -> str:

@@ -81,11 +81,10 @@ async def publish_paths(paths: list[Path], settings: Settings, *,
     """Publish one event per audio file under `paths`; unreadable files are reported, not fatal."""
     started = time.monotonic()
     result = PublishResult(correlation_id=correlation_id or new_id())
-    def unreadable(directory: Path, exc: OSError) -> None:
-        result.errors.append((printable(directory),
-                              f"cannot list this folder ({exc.strerror}): its files are skipped"))
+    def skipped(directory: Path, reason: str) -> None:
+        result.errors.append((printable(directory), f"{reason}: its files are skipped"))
 
-    files = list(iter_audio_files(paths, unreadable))
+    files = list(iter_audio_files(paths, skipped))
     result.files = len(files)
     if on_total:
         on_total(len(files))

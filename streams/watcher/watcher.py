@@ -19,6 +19,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 from infra.logging import get_logger
 from infra.settings import Settings
@@ -41,6 +42,7 @@ from streams.publishing.fileinfo import (
     printable,
     read_file_info,
     utf8_name,
+    walk_audio,
 )
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
@@ -80,6 +82,15 @@ class _Handler(FileSystemEventHandler):
                                         (kind, str(event.src_path), dest))
 
 
+def _log_skipped(folder: Path, reason: str) -> None:
+    log.warning("watch_skipped_folder", path=printable(folder), reason=reason,
+                hint="its files are not watched")
+
+
+def _is_linked_folder(path: Path) -> bool:
+    return path.is_symlink() and path.is_dir()
+
+
 class LibraryWatcher:
     def __init__(self, roots: list[Path], sink: Sink, correlation_id: str,
                  priority: PriorityChoice = "auto", settle_s: float = 2.0,
@@ -96,19 +107,45 @@ class LibraryWatcher:
         # Files still settling when the watcher stopped: not published, and the next start
         # indexes them as already known, so whoever stopped it must be told (run_watcher).
         self.unsettled: list[str] = []
+        # Links to folders under the roots, each watched on its own; `watch_folder(path, on)`
+        # (set by run_watcher) adds or removes such a watch.
+        self.linked: set[str] = set()
+        self.watch_folder: Callable[[Path, bool], None] | None = None
 
     def index_existing(self) -> int:
-        """Remember what is already there, so a later change is a modification, not new."""
-        def unreadable(directory: Path, exc: OSError) -> None:
-            log.warning("watch_unreadable_folder", path=printable(directory),
-                        error=exc.strerror, hint="its files are not indexed")
+        """Remember what is already there, so a later change is a modification, not new.
 
-        for root, path in iter_audio_files(self.roots, unreadable):
+        Linked folders found on the way are watched at once (`_linked_found`)."""
+        for root, path in iter_audio_files(self.roots, _log_skipped, self._linked_found):
             try:
                 self._known[str(path)] = read_file_info(root, path).content_hash
             except OSError:
                 continue
         return len(self._known)
+
+    def _linked_found(self, folder: Path) -> None:
+        # inotify does not follow a link to a folder: its changes come from a watch of its own,
+        # under the link's path (so the files keep their ids in the library).
+        self.linked.add(str(folder))
+        if self.watch_folder is not None:
+            self.watch_folder(folder, True)
+
+    async def _link_added(self, folder: Path) -> None:
+        """A link to a folder made (or moved) into the library while watching: watch it, and
+        its audio files are new (published once they settle, like copied ones)."""
+        self._linked_found(folder)
+        now = time.monotonic()
+        for path in walk_audio(folder, _log_skipped, self._linked_found):
+            if str(path) not in self._known:
+                self._debouncer.touch(str(path), now)
+
+    async def _link_removed(self, folder: Path) -> None:
+        """The link itself deleted (or moved out): its files left the library with it."""
+        for link in sorted(p for p in self.linked if Path(p).is_relative_to(folder)):
+            self.linked.discard(link)
+            if self.watch_folder is not None:
+                self.watch_folder(Path(link), False)
+        await self._deleted_tree(folder)
 
     def pending(self) -> list[str]:
         """Paths changed recently and not yet settled (so not published yet)."""
@@ -130,6 +167,16 @@ class LibraryWatcher:
 
     async def handle(self, kind: str, src: str, dest: str) -> None:
         now = time.monotonic()
+        # A link is not a directory to inotify: its creation, move and deletion come as a
+        # file's, and only the paths tell that a folder of tracks came or went with it.
+        if kind in ("deleted", "moved") and src in self.linked:
+            await self._link_removed(Path(src))
+            if kind == "moved" and _is_linked_folder(Path(dest)):
+                await self._link_added(Path(dest))
+            return
+        if kind in ("created", "moved") and _is_linked_folder(Path(dest or src)):
+            await self._link_added(Path(dest or src))
+            return
         if kind == "moved":
             await self._moved(Path(src), Path(dest))
         elif kind == DIR_DELETED:
@@ -272,6 +319,18 @@ async def run_watcher(watcher: LibraryWatcher, stop: asyncio.Event,
     handler = _Handler(asyncio.get_running_loop(), queue)
     for root in watcher.roots:
         observer.schedule(handler, str(root), recursive=True)
+    links: dict[str, ObservedWatch] = {}
+
+    def watch_folder(folder: Path, on: bool) -> None:  # from the index thread too: it locks
+        if on and str(folder) not in links:
+            links[str(folder)] = observer.schedule(handler, str(folder), recursive=True)
+        elif not on and str(folder) in links:
+            try:
+                observer.unschedule(links.pop(str(folder)))
+            except (KeyError, OSError):
+                pass  # the kernel dropped the watch with the folder already
+
+    watcher.watch_folder = watch_folder
     observer.start()
     try:
         # In a thread, so the event loop stays free meanwhile (the sink's RabbitMQ heartbeats;

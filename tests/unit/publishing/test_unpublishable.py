@@ -86,7 +86,30 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_silently(
     monkeypatch.setattr(os, "scandir", scandir)
     skipped: list[tuple[Path, str]] = []
     found = [p.name for _, p in iter_audio_files(
-        [tmp_path], lambda d, exc: skipped.append((d, exc.strerror or "")))]
+        [tmp_path], lambda d, reason: skipped.append((d, reason)))]
     assert found == ["a.mp3"]
     # Before, os.walk dropped the folder and every track in it without a word.
-    assert skipped == [(tmp_path.resolve() / "locked", "Permission denied")]
+    assert skipped == [(tmp_path.resolve() / "locked",
+                        "cannot list this folder (Permission denied)")]
+
+
+def test_a_linked_folder_is_scanned_under_the_links_path_and_a_loop_once(
+        tmp_path: Path) -> None:
+    lib, drive = tmp_path / "lib", tmp_path / "drive"
+    (lib / "local").mkdir(parents=True)
+    (lib / "local" / "a.mp3").write_bytes(b"audio")
+    (drive / "album").mkdir(parents=True)
+    (drive / "album" / "b.mp3").write_bytes(b"audio")
+    (lib / "usb").symlink_to(drive)  # a drive linked into the library
+    (lib / "usb again").symlink_to(drive)  # the same folder a second way
+    (drive / "album" / "up").symlink_to(lib)  # a loop
+    skipped: list[tuple[str, str]] = []
+    linked: list[str] = []
+    found = [p.relative_to(lib.resolve()).as_posix() for _, p in iter_audio_files(
+        [lib], lambda d, reason: skipped.append((d.name, reason)),
+        lambda d: linked.append(d.name))]
+    # Before, os.walk did not follow links: the drive's tracks were missing, unreported.
+    assert found == ["local/a.mp3", "usb/album/b.mp3"]
+    assert linked == ["usb"]
+    assert skipped == [("up", f"a link to a folder scanned already ({lib})"),
+                       ("usb again", f"a link to a folder scanned already ({drive})")]

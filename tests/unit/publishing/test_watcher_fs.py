@@ -193,3 +193,42 @@ async def test_a_move_whose_destination_moved_on_deletes_then_rediscovers(
         await watcher.flush_settled()
     assert [(e.event_type, Path(getattr(e.payload, "path", None) or e.payload.file.path).name)  # type: ignore[attr-defined]
             for e in sink.events] == [("FileDeleted", "a.mp3"), ("FileDiscovered", "c.mp3")]
+
+
+async def test_a_linked_folder_is_watched_under_the_links_path(tmp_path: Path) -> None:
+    lib, drive = tmp_path / "lib", tmp_path / "drive"
+    make(lib, "local.mp3")
+    make(drive / "album", "old.mp3")
+    (lib / "usb").symlink_to(drive)
+    sink = ListSink()
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+
+    def act() -> None:
+        make(drive / "album", "new.mp3")  # written on the drive, seen through the link
+        (drive / "album" / "old.mp3").unlink()
+
+    # Before, inotify did not follow the link: nothing of the drive was ever published.
+    assert sorted(await watched(watcher, sink, act, 2)) == [
+        ("FileDeleted", "usb/album/old.mp3"), ("FileDiscovered", "usb/album/new.mp3")]
+
+
+async def test_a_link_made_then_removed_while_watching_adds_then_deletes_its_tracks(
+        tmp_path: Path) -> None:
+    lib, drive = tmp_path / "lib", tmp_path / "drive"
+    lib.mkdir()
+    make(drive, "a.mp3", "b.flac")
+    sink = ListSink()
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+    discovered = await watched(watcher, sink, lambda: (lib / "usb").symlink_to(drive), 2)
+    assert sorted(discovered) == [("FileDiscovered", "usb/a.mp3"), ("FileDiscovered", "usb/b.flac")]
+    sink.events.clear()
+    # A second run would index the link's files as known; this one keeps the state.
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_watcher(watcher, stop, ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    (lib / "usb").unlink()
+    await poll_until(lambda: len(sink.events) >= 2, 10, 0.1)
+    stop.set()
+    await task
+    assert sorted((e.event_type, Path(e.payload.path).name) for e in sink.events) == [  # type: ignore[attr-defined]
+        ("FileDeleted", "a.mp3"), ("FileDeleted", "b.flac")]

@@ -57,6 +57,12 @@ def watch(
             typer.echo(f"{len(watcher.unsettled)} file(s) were still changing and were not "
                        f"published (the next watch counts them as known): run `tracktion "
                        f"publish` on them once complete:\n  {shown}{more}", err=True)
+        if watcher.unpublished:
+            shown = "\n  ".join(f"{kind} {path}" for kind, path in watcher.unpublished[:10])
+            typer.echo(f"{len(watcher.unpublished)} event(s) could not be published before "
+                       "the stop (the broker was away): run `tracktion publish` on the files "
+                       f"still there; deleted ones stay in the read models:\n  {shown}",
+                       err=True)
         return watcher.published
 
     published = asyncio.run(main())

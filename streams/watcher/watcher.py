@@ -12,6 +12,7 @@ rename. Publishing it would re-analyse the file, and write its tags again, forev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -46,7 +47,7 @@ from streams.publishing.fileinfo import (
 )
 from streams.publishing.priority import PriorityChoice, priority_for
 from streams.publishing.publisher import Via, open_sink, send_traced
-from streams.publishing.sinks import Sink
+from streams.publishing.sinks import EventTooLarge, Sink
 from streams.tags import ours
 from streams.watcher.debounce import Debouncer
 
@@ -55,6 +56,9 @@ log = get_logger("watcher")
 OursCheck = Callable[[str, str], Awaitable[bool]]
 
 
+# A publish that fails (the broker restarting, down) is retried, 0.5 s doubling to 30 s.
+PUBLISH_RETRY_FIRST_S = 0.5
+PUBLISH_RETRY_MAX_S = 30.0
 # (kind, path, destination of a move or "") as the observer thread hands them over.
 Notification = tuple[str, str, str]
 # A directory's own deletion, which is also what a directory moved out of the library (or
@@ -110,6 +114,10 @@ class LibraryWatcher:
         # Links to folders under the roots, each watched on its own; `watch_folder(path, on)`
         # (set by run_watcher) adds or removes such a watch.
         self.linked: set[str] = set()
+        # Set when the watcher is told to stop: a publish being retried then gives up, and
+        # what it could not publish is in `unpublished` (event type, path) for the report.
+        self.stopping = asyncio.Event()
+        self.unpublished: list[tuple[str, str]] = []
         self.watch_folder: Callable[[Path, bool], None] | None = None
 
     def index_existing(self) -> int:
@@ -155,10 +163,37 @@ class LibraryWatcher:
         return max((r for r in self.roots if path.is_relative_to(r)), key=lambda r: len(r.parts))
 
     async def _emit(self, event: Event) -> None:
-        await send_traced(self._sink, event)
-        await self._sink.flush()
+        """Publish, retrying while the broker is away (a restart, an outage) until `stopping`.
+
+        The watcher's memory is the only record of a change it saw: if it ended on the error
+        (it did), the next start indexed the file as known and never published it."""
+        delay = PUBLISH_RETRY_FIRST_S
+        while True:
+            try:
+                await send_traced(self._sink, event)
+                await self._sink.flush()
+                break
+            except EventTooLarge as exc:  # the same bytes can never go: say so, go on
+                self._not_published(event, str(exc))
+                return
+            except Exception as exc:
+                if self.stopping.is_set():
+                    self._not_published(event, f"{type(exc).__name__}: {exc}")
+                    return
+                log.warning("watch_publish_retrying", event_type=event.event_type,
+                            file_id=event.file_id, error=f"{type(exc).__name__}: {exc}",
+                            retry_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                delay = min(delay * 2, PUBLISH_RETRY_MAX_S)
         self.published += 1
         log.info("watch_published", event_type=event.event_type, file_id=event.file_id)
+
+    def _not_published(self, event: Event, error: str) -> None:
+        path = str(getattr(event.payload, "path", None) or event.payload.file.path)  # type: ignore[attr-defined]
+        self.unpublished.append((event.event_type, path))
+        log.error("watch_not_published", event_type=event.event_type, path=printable(path),
+                  error=error)
 
     def _common(self, path: Path, size: int) -> dict[str, Any]:
         root = self._root_of(path)
@@ -331,6 +366,7 @@ async def run_watcher(watcher: LibraryWatcher, stop: asyncio.Event,
                 pass  # the kernel dropped the watch with the folder already
 
     watcher.watch_folder = watch_folder
+    watcher.stopping = stop
     observer.start()
     try:
         # In a thread, so the event loop stays free meanwhile (the sink's RabbitMQ heartbeats;

@@ -10,10 +10,11 @@ from infra.settings import Settings
 from schemas.codec import decode
 from schemas.envelope import PRIORITIES, file_id_for
 from schemas.namespace import Namespace
+from streams.ops.worker_process import WorkerProcess
 from streams.watcher.watcher import watch_library
-from tests.integration.kafka_utils import read_topic
+from tests.integration.kafka_utils import read_topic, stack_service, wait_until
 
-SERVICES = ("kafka",)
+SERVICES = ("kafka", "rabbitmq")
 
 
 async def events_in(settings: Settings, prefix: str) -> list[object]:
@@ -59,3 +60,39 @@ async def test_watcher_publishes_settled_changes_once(settings: Settings, prefix
     assert moved.payload.previous_file_id == file_id_for(str(lib.resolve()), "old.mp3")  # type: ignore[attr-defined]
     assert moved.file_id == file_id_for(str(lib.resolve()), "renamed.mp3")  # type: ignore[attr-defined]
     assert events[0].payload.file.size == 10_000  # type: ignore[attr-defined]
+
+
+async def test_a_change_seen_while_rabbitmq_restarts_is_published_once_it_is_back(
+        settings: Settings, prefix: str, tmp_path: Path) -> None:
+    # Before: the first publish that failed ended the watcher, and the next start indexed the
+    # file as known, so it was never published.
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    bridge = WorkerProcess("bridge", prefix, tmp_path / "bridge.log")
+    bridge.start()
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(watch_library([lib], settings, via="rabbitmq",
+                                             ns=Namespace(prefix), settle_s=0.3, stop=stop,
+                                             ready=ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 60)
+        await asyncio.to_thread(stack_service, "down", "rabbitmq")
+        try:
+            (lib / "copied during the outage.mp3").write_bytes(b"new audio")
+            await asyncio.sleep(2.0)  # settled; its publish fails and is retried
+            assert not task.done()
+        finally:  # whatever happened, the next tests get their broker back
+            await asyncio.to_thread(stack_service, "up", "rabbitmq")
+
+        async def arrived() -> bool:
+            return len(await events_in(settings, prefix)) >= 1
+
+        assert await wait_until(arrived, 120), "the event never reached Kafka"
+    finally:
+        stop.set()
+        watcher = await asyncio.wait_for(task, 60)
+        bridge.stop_quietly()
+    events = await events_in(settings, prefix)
+    assert [(e.event_type, Path(e.payload.file.path).name) for e in events] == [  # type: ignore[attr-defined]
+        ("FileDiscovered", "copied during the outage.mp3")]
+    assert watcher.unpublished == []

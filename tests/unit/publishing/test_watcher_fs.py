@@ -10,8 +10,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from infra.polling import poll_until
 from schemas.envelope import Event
+from streams.watcher import watcher as watcher_module
 from streams.watcher.watcher import DIR_DELETED, LibraryWatcher, run_watcher
 
 
@@ -232,3 +235,41 @@ async def test_a_link_made_then_removed_while_watching_adds_then_deletes_its_tra
     await task
     assert sorted((e.event_type, Path(e.payload.path).name) for e in sink.events) == [  # type: ignore[attr-defined]
         ("FileDeleted", "a.mp3"), ("FileDeleted", "b.flac")]
+
+
+class BrokerAwaySink(ListSink):
+    """Refuses the first `failures` sends, as a sink does while RabbitMQ restarts."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def send(self, event: Event, headers: dict[str, str]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("broker forced connection closure")
+        await super().send(event, headers)
+
+
+async def test_a_publish_while_the_broker_is_away_is_retried_not_fatal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watcher_module, "PUBLISH_RETRY_FIRST_S", 0.01)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    sink = BrokerAwaySink(failures=3)
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+    # Before, the first error ended the watcher, and the next start indexed the file as
+    # known: it was never published.
+    assert await watched(watcher, sink, lambda: make(lib, "copied.mp3"), 1) == [
+        ("FileDiscovered", "copied.mp3")]
+    assert watcher.unpublished == []
+
+
+async def test_a_publish_still_failing_at_stop_is_reported(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    sink = BrokerAwaySink(failures=10**6)
+    watcher = LibraryWatcher([lib], sink, "cid", settle_s=0.2)
+    assert await watched(watcher, sink, lambda: make(lib, "copied.mp3"), 1,
+                         done=lambda: sink.failures < 10**6) == []
+    assert watcher.unpublished == [("FileDiscovered", str(lib.resolve() / "copied.mp3"))]

@@ -31,6 +31,7 @@ from schemas.file_events import (
     FileDeletedPayload,
     FileDiscovered,
     FileDiscoveredPayload,
+    FileInfo,
     FileModified,
     FileModifiedPayload,
     FileMoved,
@@ -142,8 +143,10 @@ class LibraryWatcher:
         """A link to a folder made (or moved) into the library while watching: watch it, and
         its audio files are new (published once they settle, like copied ones)."""
         self._linked_found(folder)
+        found = await asyncio.to_thread(
+            lambda: list(walk_audio(folder, _log_skipped, self._linked_found)))
         now = time.monotonic()
-        for path in walk_audio(folder, _log_skipped, self._linked_found):
+        for path in found:
             if str(path) not in self._known:
                 self._debouncer.touch(str(path), now)
 
@@ -154,6 +157,11 @@ class LibraryWatcher:
             if self.watch_folder is not None:
                 self.watch_folder(Path(link), False)
         await self._deleted_tree(folder)
+
+    async def _read(self, path: Path) -> FileInfo:
+        """Hash and tag-read in a thread: a settled album is seconds of reading, a linked
+        drive minutes, and on the event loop that would starve the sink's heartbeats."""
+        return await asyncio.to_thread(read_file_info, self._root_of(path), path)
 
     def pending(self) -> list[str]:
         """Paths changed recently and not yet settled (so not published yet)."""
@@ -261,7 +269,7 @@ class LibraryWatcher:
             self._debouncer.touch(str(dest), 0.0)
             return
         try:
-            info = read_file_info(self._root_of(dest), dest)
+            info = await self._read(dest)
         except OSError as exc:
             # Moved on again already (the next move is queued), or renamed to a name that
             # cannot be published: the track at `src` is gone either way. `dest` waits in
@@ -288,7 +296,7 @@ class LibraryWatcher:
         for p in self._debouncer.due(time.monotonic(), sizes):
             path = Path(p)
             try:
-                info = read_file_info(self._root_of(path), path)
+                info = await self._read(path)
             except OSError as exc:
                 log.warning("watch_unreadable", path=printable(p), error=str(exc))
                 continue

@@ -273,3 +273,33 @@ async def test_a_publish_still_failing_at_stop_is_reported(tmp_path: Path) -> No
     assert await watched(watcher, sink, lambda: make(lib, "copied.mp3"), 1,
                          done=lambda: sink.failures < 10**6) == []
     assert watcher.unpublished == [("FileDiscovered", str(lib.resolve() / "copied.mp3"))]
+
+
+async def test_hashing_a_settled_file_leaves_the_event_loop_free(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = watcher_module.read_file_info
+
+    def slow_read(root: Path, path: Path) -> object:
+        time.sleep(1.0)  # what hashing a big FLAC (or a linked drive's worth) takes
+        return real(root, path)
+
+    monkeypatch.setattr(watcher_module, "read_file_info", slow_read)
+    make(tmp_path / "lib", "big.flac")
+    sink = ListSink()
+    watcher = LibraryWatcher([tmp_path / "lib"], sink, "cid", settle_s=0.0)
+    await watcher.handle("created", str(tmp_path / "lib" / "big.flac"), "")
+    await watcher.flush_settled()  # the size is seen once; the next check finds it settled
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.05)
+
+    ticker = asyncio.create_task(tick())
+    await watcher.flush_settled()
+    ticker.cancel()
+    assert [e.event_type for e in sink.events] == ["FileDiscovered"]
+    # Before, the hash ran on the event loop: 0 or 1 tick in the 1 s read.
+    assert ticks >= 5, ticks

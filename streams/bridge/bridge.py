@@ -61,7 +61,10 @@ class Bridge:
         self._buffer: list[aiormq.abc.DeliveredMessage] = []
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        # Set while run() is not forwarding: stop() waits for it, and a bridge whose start()
+        # failed (RabbitMQ down) never ran, so it starts set (stop() waited 30 s before).
         self._idle = asyncio.Event()
+        self._idle.set()
         self._connection: aiormq.abc.AbstractConnection | None = None
         self._channel: aiormq.abc.AbstractChannel | None = None
         self.forwarded = 0

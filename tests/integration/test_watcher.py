@@ -76,6 +76,7 @@ async def test_a_change_seen_while_rabbitmq_restarts_is_published_once_it_is_bac
                                              ready=ready))
     try:
         await asyncio.wait_for(ready.wait(), 60)
+        await bridge.wait_started()  # else the outage may come first and it exits, as designed
         await asyncio.to_thread(stack_service, "down", "rabbitmq")
         try:
             (lib / "copied during the outage.mp3").write_bytes(b"new audio")

@@ -67,3 +67,19 @@ def test_a_web_port_in_use_exits_1_with_what_to_do(prefix: str, tmp_path: Path) 
     (failure,) = [e for e in events(log_path) if e.get("event") == "web_start_failed"]
     assert f"127.0.0.1:{port} is already in use" in str(failure["error"]), failure
     assert "--port" in str(failure["error"]), failure
+
+
+def test_a_bridge_that_cannot_reach_rabbitmq_exits_without_waiting_or_leaking(
+        prefix: str, tmp_path: Path) -> None:
+    log_path = tmp_path / "worker.log"
+    code = exit_code_of(WorkerProcess(
+        "bridge", prefix, log_path, port=free_port(),
+        env={"RABBITMQ_URL": f"amqp://tracktion:tracktion@127.0.0.1:{free_port()}/tracktion"}))
+    text = log_path.read_text(errors="replace")
+    assert code == 1, text[-2000:]
+    names = [e.get("event") for e in events(log_path)]
+    assert "role_start_failed" in names, names
+    # Before: its stop waited 30 s for a forwarding loop that never ran, the worker's grace
+    # ran out (role_stop_timeout) and the Kafka producer was never closed.
+    assert "role_stop_timeout" not in names, names
+    assert "Unclosed AIOKafkaProducer" not in text, text[-2000:]

@@ -201,3 +201,20 @@ async def test_a_send_kafka_never_acknowledges_is_reported_and_nothing_acked(
     kafka.ack_all()
     await until(lambda: len(running.channel.acked) == 3, "the ack once Kafka answers")
     assert running.bridge.send_failures == 0 and running.bridge.forwarded == 3
+
+
+async def test_a_bridge_whose_start_failed_stops_at_once_and_closes_its_producer() -> None:
+    kafka = MemoryKafka()
+
+    async def rabbitmq_down(url: str) -> object:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5672)")
+
+    bridge = Bridge("amqp://memory", "memory:9092", NS,
+                    producer_factory=kafka.producer,  # type: ignore[arg-type]
+                    amqp_connect=rabbitmq_down)  # type: ignore[arg-type]
+    with pytest.raises(ConnectionRefusedError):
+        await bridge.start()
+    # Before, stop() waited 30 s for a run() that never started; the worker's shutdown
+    # timeout ran out first and the Kafka producer was left unclosed.
+    await asyncio.wait_for(bridge.stop(), 1)
+    assert all(p.stopped for p in kafka.producers)

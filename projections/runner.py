@@ -331,12 +331,20 @@ class ProjectionRunner(Generic[I]):
         try:
             stored = await self._load_checkpoints()
         except CheckpointsUnavailable as exc:
+            if self._consumer is None:
+                return  # stopped while the store was asked (a role start that failed)
             self.consumer.pause(*assigned)
             self._unseeked |= assigned
             self.checkpoints_error = str(exc)
             log.error("projection_checkpoints_unavailable", projection=self.name,
                       error=str(exc), partitions=len(assigned))
             return
+        except Exception:
+            if self._stopping.is_set():
+                return  # the load gave up because we stop: nothing to seek
+            raise
+        if self._consumer is None:
+            return  # stopped meanwhile: there is nothing left to seek
         self._seek(assigned, stored)
 
     async def _seek_unseeked(self) -> bool:

@@ -287,3 +287,22 @@ async def test_records_held_back_while_a_callback_awaits_the_store_are_resumed_b
     assert not h.consumer.paused()
     assert await h.runner.run_until_caught_up(timeout_s=5) == 10
     await h.runner.stop()
+
+
+@pytest.mark.parametrize("store_answers", [True, False])
+async def test_an_assignment_answered_after_the_runner_stopped_is_dropped_quietly(
+        harness: Callable[..., Harness], store_answers: bool) -> None:
+    # Seen when a projections worker's start failed (Redis down): another runner was stopped
+    # while its rebalance callback awaited the store, and aiokafka logged the callback's
+    # "RuntimeError: runner not started" with a traceback.
+    writer = MemoryWriter()
+    h = harness(filled_log(), writer=writer)
+    await h.runner.start()
+    writer.load_hold = asyncio.Event()
+    callback = asyncio.create_task(h.runner._on_assigned({P0}))
+    await asyncio.sleep(0)  # the callback now waits for the store
+    await h.runner.stop()
+    if not store_answers:
+        writer.load_failures = 10**6  # its checkpoints are then unavailable
+    writer.load_hold.set()
+    await asyncio.wait_for(callback, 5)

@@ -85,7 +85,8 @@ def prepare_chunk(targets: Sequence[TagTarget], records: dict[str, ours.FileReco
                   notation: KeyNotation) -> list[Outcome]:
     by_dir: dict[Path, set[str]] = defaultdict(set)
     for t in targets:
-        by_dir[Path(t.path).parent].add(Path(t.path).name)
+        real = Path(t.path).resolve()  # a linked file is tagged where it really is
+        by_dir[real.parent].add(real.name)
     for directory, names in by_dir.items():
         files.remove_leftovers(directory, names)  # copies left by a killed writer
     return [prepare(t, records.get(t.file_id, ours.EMPTY), notation) for t in targets]

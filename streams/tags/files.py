@@ -204,7 +204,11 @@ def prepare_write(path: Path, values: TagValues,
                   accept: Callable[[str], bool] = lambda _: True) -> PreparedWrite | None:
     """Check, then tag a copy: None if the tags already match; ContentMismatch if
     `accept` refuses the file's current content hash (checked before anything is written).
+
+    A symbolic link is followed: the copy is renamed over the file it points to. Renamed
+    over the link, it replaced the link with a tagged copy and left the file untagged.
     """
+    path = path.resolve()
     source = _identity(path)
     current = content_hash(path)
     if not accept(current):

@@ -140,3 +140,18 @@ def test_leftover_copies_of_the_given_files_only_are_removed(tmp_path: Path) -> 
         p.write_bytes(b"x")
     assert files.remove_leftovers(tmp_path, {"a b.mp3"}) == [mine]
     assert sorted(p.name for p in tmp_path.iterdir()) == [theirs.name, "a b.mp3"]
+
+
+def test_a_linked_file_is_tagged_where_it_is_and_the_link_kept(tmp_path: Path) -> None:
+    drive, lib = tmp_path / "drive", tmp_path / "lib"
+    drive.mkdir()
+    lib.mkdir()
+    real = make(drive, "mp3")
+    link = lib / "t.mp3"
+    link.symlink_to(real)
+    files.write_tags(link, VALUES)
+    # Before, the tagged copy was renamed over the link: the link became a copy of the file
+    # with tags, and the file itself (what the link pointed at) stayed untagged.
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert files.read_tags(real)["bpm"] == "124"
+    assert sorted(p.name for p in lib.iterdir()) == ["t.mp3"]
